@@ -1,0 +1,136 @@
+"""The backward pass of the notes: p_n = 1; p_j = sum over children i of p_i J^{j->i}.
+
+``backward_pass`` is the whole reverse-mode engine: one loop over the vertices
+in reverse creation order (children before parents), no recursion, no sort.
+Each p_i J^{j->i} is a vector-Jacobian product computed by the op's rule;
+fan-out is accumulated by addition. A message p_i is dropped as soon as it has
+been passed on, so memory is released during the pass.
+"""
+import numpy as np
+
+from .errors import RuleError
+from .tensor import Tensor
+
+
+def backward_pass(vertices, seeds, create_graph=False, keep=False, stop=None):
+    """Propagate the cotangents ``seeds`` back through ``vertices``.
+
+    Args:
+        vertices: the graph's vertices, children before parents (a reversed tape).
+        seeds: {output vertex: its cotangent}, e.g. {u_n: p_n = 1}.
+        create_graph: run the rules on Tensors so the pass itself is recorded
+            (needed to differentiate the result again).
+        keep: keep p_i of every vertex (for inspection), not only of leaves.
+        stop: vertices whose p is wanted but not propagated further (the
+            leaves of a transform that wrap an outer value).
+
+    Returns:
+        dict {vertex: p}: every leaf reached (and every vertex if ``keep``).
+    """
+    p = dict(seeds)
+    kept = {}
+    for v in vertices:
+        g = p.get(v) if keep else p.pop(v, None)
+        if g is None:
+            continue
+        op = v.op
+        if op is None or (stop is not None and v in stop):
+            kept[v] = g
+            continue
+        args = v.args
+        if create_graph:
+            ans, xs = v, args
+        else:
+            ans = v.value
+            xs = [a.value if type(a) is Tensor else a for a in args]
+        rules = op.vjps
+        kw = v.kw
+        for k, a in enumerate(args):
+            if type(a) is not Tensor or not a.requires_grad:
+                continue
+            if rules is None or k >= len(rules):
+                raise RuleError(
+                    f"primitive '{op.name}' (vertex made by {op.name}) has no VJP rule for "
+                    f"input {k}; add one with {op.name}.defvjp(...), or pass None there "
+                    f"to declare that no gradient flows through that input.")
+            rule = rules[k]
+            if rule is None:
+                continue
+            ga = rule(g, ans, *xs, **kw)
+            shape = a.value.shape
+            try:
+                gshape = ga.shape
+            except AttributeError:
+                raise RuleError(
+                    f"VJP rule of '{op.name}' for input {k} returned "
+                    f"{type(ga).__name__}, expected an array of shape {shape}") from None
+            if gshape != shape:
+                ga = _fit(ga, shape, op, k)
+            old = p.get(a)
+            p[a] = ga if old is None else old + ga
+    if keep:
+        return p
+    kept.update((v, g) for v, g in p.items() if v.op is None)
+    return kept
+
+
+def _fit(ga, shape, op, k):
+    """Sum a broadcast cotangent back to its input's shape (the one shared un-broadcast)."""
+    if op.broadcasts:
+        try:
+            np.broadcast_shapes(ga.shape, shape)
+            return unbroadcast(ga, shape)
+        except ValueError:
+            pass
+    raise RuleError(f"VJP rule of '{op.name}' for input {k} returned shape {ga.shape}, "
+                    f"expected {shape} (the shape of that input)")
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    from .ops.reduce import sum as _sum
+    from .ops.shape import reshape
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = _sum(g, axes, keepdims=True)
+    if g.shape != shape:
+        g = reshape(g, shape)
+    return g
+
+
+def reverse_topological(out):
+    """Vertices that ``out`` depends on (requiring grad), children before parents.
+
+    Kahn's algorithm on the reversed edges, iterative: a vertex is emitted once
+    all of its children that lead to ``out`` have been emitted.
+    """
+    children = {out: 0}
+    stack = [out]
+    while stack:
+        v = stack.pop()
+        if v.args is None:
+            continue
+        for a in v.args:
+            if type(a) is Tensor and a.requires_grad:
+                n = children.get(a)
+                if n is None:
+                    children[a] = 1
+                    stack.append(a)
+                else:
+                    children[a] = n + 1
+    order = []
+    ready = [out]
+    while ready:
+        v = ready.pop()
+        order.append(v)
+        if v.args is None:
+            continue
+        for a in v.args:
+            if type(a) is Tensor and a.requires_grad:
+                n = children[a] - 1
+                children[a] = n
+                if n == 0:
+                    ready.append(a)
+    return order

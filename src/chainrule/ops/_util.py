@@ -1,0 +1,37 @@
+"""Small helpers shared by the rule modules."""
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def value(x):
+    """The NumPy value of a Tensor (or x itself): for masks and other constants in rules."""
+    return x.value if type(x) is Tensor else x
+
+
+def shape_of(x):
+    return x.value.shape if type(x) is Tensor else np.shape(x)
+
+
+def linear_jvp(op, k):
+    """JVP rule of an op that is linear in input k: apply the op to the tangent there."""
+    def rule(t, ans, *args, **kw):
+        args = list(args)
+        args[k] = t
+        return op(*args, **kw)
+    return rule
+
+
+def normalize_axis(axis, ndim):
+    """Axis argument as a sorted tuple of non-negative ints (None: all axes)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    return tuple(sorted(int(a) % ndim if ndim else 0 for a in axis))
+
+
+def kept_shape(shape, axis):
+    """The shape a reduction over ``axis`` has with keepdims=True."""
+    axes = normalize_axis(axis, len(shape))
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))

@@ -1,0 +1,111 @@
+"""Elementwise operations, NumPy semantics and broadcasting.
+
+For an elementwise op the Jacobian is diagonal (after broadcasting), so the
+VJP rule and the JVP rule are the same expression with g replaced by t; each
+op registers one list of rules for both. Rules reuse the forward output
+``ans`` wherever they can (exp, tanh, sqrt, sigmoid, divide).
+
+Conventions at kinks (chosen to match PyTorch, the test oracle):
+relu'(0) = 0; abs'(0) = 0; maximum/minimum split the gradient equally between
+tied inputs; clip passes the gradient to x where a_min <= x <= a_max.
+"""
+import numpy as np
+
+from ..primitive import Primitive
+from ._util import value
+
+
+def _elementwise(fun, name, *rules):
+    op = Primitive(fun, name, broadcasts=True)
+    op.defvjp(*rules)
+    op.defjvp(*rules)
+    return op
+
+
+def _sigmoid(x):
+    # exp of a non-positive number only: no overflow for large |x|.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+add = _elementwise(np.add, "add", lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+subtract = _elementwise(np.subtract, "subtract",
+                        lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+multiply = _elementwise(np.multiply, "multiply",
+                        lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
+divide = _elementwise(np.divide, "divide",
+                      lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
+negative = _elementwise(np.negative, "negative", lambda g, ans, x: -g)
+exp = _elementwise(np.exp, "exp", lambda g, ans, x: g * ans)
+log = _elementwise(np.log, "log", lambda g, ans, x: g / x)
+sqrt = _elementwise(np.sqrt, "sqrt", lambda g, ans, x: g / (2 * ans))
+square = _elementwise(np.square, "square", lambda g, ans, x: g * (2 * x))
+abs = _elementwise(np.abs, "abs", lambda g, ans, x: g * np.sign(value(x)))
+sin = _elementwise(np.sin, "sin", lambda g, ans, x: g * cos(x))
+cos = _elementwise(np.cos, "cos", lambda g, ans, x: -(g * sin(x)))
+tanh = _elementwise(np.tanh, "tanh", lambda g, ans, x: g * (1 - ans * ans))
+sigmoid = _elementwise(_sigmoid, "sigmoid", lambda g, ans, x: g * (ans * (1 - ans)))
+relu = _elementwise(lambda x: np.maximum(x, 0), "relu",
+                    lambda g, ans, x: g * (value(x) > 0))
+
+
+def _power_x(g, ans, x, y):
+    yv = value(y)
+    if np.ndim(yv) == 0 and yv != 0:
+        return g * (y * x ** (y - 1))
+    # d/dx x**0 = 0 everywhere (also at x = 0, where y * x**(y-1) would be nan)
+    safe = where(yv == 0, 0.0, x ** where(yv == 0, 1.0, y - 1))
+    return g * (y * safe)
+
+
+def _power_y(g, ans, x, y):
+    xv = value(x)
+    zero = (xv == 0) & (value(y) >= 0)  # d/dy 0**y = 0 for y >= 0, by convention
+    return g * where(zero, 0.0, ans * log(where(zero, 1.0, x)))
+
+
+power = _elementwise(np.power, "power", _power_x, _power_y)
+
+
+def _tie_share(x, y, better):
+    """1 where x wins, 0 where y wins, 1/2 on ties: the gradient share of x."""
+    xv, yv = value(x), value(y)
+    return np.where(better(xv, yv), 1.0, np.where(xv == yv, 0.5, 0.0)).astype(
+        np.result_type(xv, yv, np.float16), copy=False)
+
+
+maximum = _elementwise(np.maximum, "maximum",
+                       lambda g, ans, x, y: g * _tie_share(x, y, np.greater),
+                       lambda g, ans, x, y: g * _tie_share(y, x, np.greater))
+minimum = _elementwise(np.minimum, "minimum",
+                       lambda g, ans, x, y: g * _tie_share(x, y, np.less),
+                       lambda g, ans, x, y: g * _tie_share(y, x, np.less))
+
+
+def _where_fun(condition, x, y):
+    return np.where(condition, x, y)
+
+
+where = _elementwise(_where_fun, "where", None,
+                     lambda g, ans, c, x, y: where(value(c), g, 0.0),
+                     lambda g, ans, c, x, y: where(value(c), 0.0, g))
+
+
+def _clip_fun(x, a_min=None, a_max=None):
+    return np.clip(x, a_min, a_max)
+
+
+def _inside(x, lo, hi):
+    xv = value(x)
+    m = np.ones(np.shape(xv), dtype=bool)
+    if lo is not None:
+        m &= xv >= value(lo)
+    if hi is not None:
+        m &= xv <= value(hi)
+    return m
+
+
+clip = _elementwise(_clip_fun, "clip",
+                    lambda g, ans, x, lo=None, hi=None: g * _inside(x, lo, hi),
+                    lambda g, ans, x, lo=None, hi=None: g * (value(x) < value(lo)),
+                    lambda g, ans, x, lo=None, hi=None: g * (value(x) > value(hi)))

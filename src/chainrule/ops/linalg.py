@@ -1,0 +1,51 @@
+"""matmul and dot, with NumPy's rules for 1-D operands and batch broadcasting.
+
+For C = A @ B: dA = g @ B^T and dB = A^T @ g (the notes' z = Wx + b gives
+dW = p_z x^T). A 1-D operand is a vector; batch axes that broadcasting
+added are summed away by the engine's shared un-broadcast.
+"""
+import numpy as np
+
+from ..primitive import Primitive
+from ._util import shape_of
+from .shape import expand_dims, squeeze, swapaxes_last
+
+
+def _vjp_a(g, ans, a, b):
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if nb == 1:
+        if na == 1:
+            return g * b                                   # a.b is a scalar
+        return expand_dims(g, -1) * b                      # (..., n) x (k) -> (..., n, k)
+    if na == 1:
+        return squeeze(matmul(b, expand_dims(g, -1)), -1)  # (..., k) summed to (k)
+    return matmul(g, swapaxes_last(b))
+
+
+def _vjp_b(g, ans, a, b):
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 1:
+        if nb == 1:
+            return g * a
+        return expand_dims(a, -1) * expand_dims(g, -2)     # (k, 1) x (..., 1, m)
+    if nb == 1:
+        return squeeze(matmul(expand_dims(g, -2), a), -2)  # (..., k) summed to (k)
+    return matmul(swapaxes_last(a), g)
+
+
+matmul = Primitive(np.matmul, "matmul", broadcasts=True)
+matmul.defvjp(_vjp_a, _vjp_b)
+matmul.defjvp(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
+
+
+def dot(a, b):
+    """np.dot for operands of at most two dimensions (matmul, or multiply for scalars)."""
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
+        from .elementwise import multiply
+        return multiply(a, b)
+    if na > 2 or nb > 2:
+        raise NotImplementedError(
+            f"dot of arrays with {na} and {nb} dimensions is not supported; use cr.matmul "
+            f"(batched) or reshape to at most 2-D first.")
+    return matmul(a, b)

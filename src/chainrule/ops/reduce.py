@@ -1,0 +1,87 @@
+"""Reductions: sum, mean, max, min, logsumexp (NumPy's axis and keepdims).
+
+The VJP of a reduction spreads g back over the reduced axes: g is first given
+the keepdims shape, then broadcast. max/min share g equally among tied
+maxima (PyTorch's convention); logsumexp reuses its output:
+d/dx logsumexp(x) = exp(x - ans), which is also stable for large logits.
+"""
+import numpy as np
+
+from ..primitive import Primitive
+from ._util import kept_shape, linear_jvp, normalize_axis, value
+from .shape import broadcast_to, reshape
+
+
+def _keep(g, x, axis, keepdims):
+    """g reshaped to the keepdims shape of reducing x over axis."""
+    if keepdims:
+        return g
+    return reshape(g, kept_shape(np.shape(value(x)), axis))
+
+
+def _sum_fun(x, axis=None, keepdims=False):
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _mean_fun(x, axis=None, keepdims=False):
+    return np.mean(x, axis=axis, keepdims=keepdims)
+
+
+def _count(x, axis):
+    shape = np.shape(value(x))
+    return int(np.prod([shape[i] for i in normalize_axis(axis, len(shape))]))
+
+
+sum = Primitive(_sum_fun, "sum")
+sum.defvjp(lambda g, ans, x, axis=None, keepdims=False:
+           broadcast_to(_keep(g, x, axis, keepdims), np.shape(value(x))))
+sum.defjvp(linear_jvp(sum, 0))
+
+mean = Primitive(_mean_fun, "mean")
+mean.defvjp(lambda g, ans, x, axis=None, keepdims=False:
+            broadcast_to(_keep(g, x, axis, keepdims) / _count(x, axis), np.shape(value(x))))
+mean.defjvp(linear_jvp(mean, 0))
+
+
+def _extremum(npfun, name):
+    def fun(x, axis=None, keepdims=False):
+        return npfun(x, axis=axis, keepdims=keepdims)
+
+    def share(ans, x, axis, keepdims):
+        """Constant weights: 1/count on the (tied) extreme entries, 0 elsewhere."""
+        xv = value(x)
+        hit = xv == _keep(value(ans), xv, axis, keepdims)
+        return hit / np.sum(hit, axis=axis, keepdims=True).astype(xv.dtype)
+
+    op = Primitive(fun, name)
+    op.defvjp(lambda g, ans, x, axis=None, keepdims=False:
+              _keep(g, x, axis, keepdims) * share(ans, x, axis, keepdims))
+    op.defjvp(lambda t, ans, x, axis=None, keepdims=False:
+              sum(t * share(ans, x, axis, keepdims), axis, keepdims=keepdims))
+    return op
+
+
+max = _extremum(np.max, "max")
+min = _extremum(np.min, "min")
+
+
+def _logsumexp_fun(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)  # all -inf (or an inf) along axis: shift by 0
+    with np.errstate(divide="ignore"):
+        s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        s = s.reshape(np.shape(np.sum(s, axis=axis)) if axis is not None else ())
+    return s
+
+
+def _lse_weights(ans, x, axis, keepdims):
+    from .elementwise import exp
+    return exp(x - _keep(ans, x, axis, keepdims))
+
+
+logsumexp = Primitive(_logsumexp_fun, "logsumexp")
+logsumexp.defvjp(lambda g, ans, x, axis=None, keepdims=False:
+                 _keep(g, x, axis, keepdims) * _lse_weights(ans, x, axis, keepdims))
+logsumexp.defjvp(lambda t, ans, x, axis=None, keepdims=False:
+                 sum(t * _lse_weights(ans, x, axis, keepdims), axis, keepdims=keepdims))

@@ -1,0 +1,157 @@
+"""Shape operations and indexing: they move entries around, so their rules do too.
+
+Each is linear in its array input, so its JVP is the op itself applied to the
+tangent (``linear_jvp``). Indexing's VJP scatters g back into a zero array of
+the input's shape (``index_add``), adding where an integer index repeats.
+"""
+import numpy as np
+
+from ..primitive import Each, Primitive
+from ..tensor import Tensor
+from ._util import linear_jvp, shape_of, value
+
+
+def _linear(fun, name, vjp):
+    op = Primitive(fun, name)
+    op.defvjp(vjp)
+    op.defjvp(linear_jvp(op, 0))
+    return op
+
+
+reshape = _linear(lambda x, shape: np.reshape(x, shape), "reshape",
+                  lambda g, ans, x, shape: reshape(g, shape_of(x)))
+
+
+def _transpose_vjp(g, ans, x, axes=None):
+    return transpose(g, None if axes is None else tuple(np.argsort(axes)))
+
+
+transpose = _linear(lambda x, axes=None: np.transpose(x, axes), "transpose", _transpose_vjp)
+expand_dims = _linear(lambda x, axis: np.expand_dims(x, axis), "expand_dims",
+                      lambda g, ans, x, axis: reshape(g, shape_of(x)))
+squeeze = _linear(lambda x, axis=None: np.squeeze(x, axis), "squeeze",
+                  lambda g, ans, x, axis=None: reshape(g, shape_of(x)))
+
+
+def _broadcast_to_vjp(g, ans, x, shape):
+    from ..backward import unbroadcast
+    return unbroadcast(g, shape_of(x))
+
+
+broadcast_to = _linear(lambda x, shape: np.broadcast_to(x, shape), "broadcast_to",
+                       _broadcast_to_vjp)
+
+
+def swapaxes_last(x):
+    """Swap the last two axes (a matrix transpose over a batch)."""
+    nd = len(shape_of(x))
+    axes = list(range(nd))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return transpose(x, tuple(axes))
+
+
+# ----- indexing ------------------------------------------------------------------
+def normalize_index(idx):
+    """Index with Tensors replaced by their values and boolean masks by integer arrays.
+
+    Boolean masks become ``nonzero()`` integer arrays so that forward and
+    backward (``np.add.at``) read the very same entries.
+    """
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    out = []
+    for i in idx:
+        i = value(i)
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype == bool:
+            out.extend(np.nonzero(i))
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+def _is_basic(idx):
+    return all(isinstance(i, (slice, int, np.integer)) or i is None or i is Ellipsis
+               for i in idx)
+
+
+def _index_add_fun(g, idx, shape):
+    out = np.zeros(shape, dtype=np.result_type(g))
+    if _is_basic(idx):
+        out[idx] = g  # basic indexing never hits an entry twice
+    else:
+        np.add.at(out, idx, g)
+    return out
+
+
+index_add = _linear(_index_add_fun, "index_add",
+                    lambda g, ans, gg, idx, shape: _getitem(g, idx))
+_getitem = _linear(lambda x, idx: x[idx], "getitem",
+                   lambda g, ans, x, idx: index_add(g, idx, shape_of(x)))
+
+
+def getitem(x, idx):
+    """x[idx] with NumPy semantics: slices, integer arrays, boolean masks."""
+    return _getitem(x, normalize_index(idx))
+
+
+# ----- joining ---------------------------------------------------------------------
+def _concat_fun(*arrays, axis=0):
+    return np.concatenate(arrays, axis=axis)
+
+
+def _concat_vjp(k):
+    def rule(g, ans, *arrays, axis=0):
+        ax = axis % ans.ndim if axis is not None else None
+        if ax is None:
+            raise NotImplementedError("concatenate(axis=None) is not differentiable here; "
+                                      "reshape the inputs to 1-D first.")
+        start = int(np.sum([shape_of(a)[ax] for a in arrays[:k]], dtype=int))
+        stop = start + shape_of(arrays[k])[ax]
+        return _getitem(g, (slice(None),) * ax + (slice(start, stop),))
+    return rule
+
+
+def _join_jvp(op):
+    """JVP rules of a join (concatenate, stack): join t with zeros in the others' places."""
+    def factory(k):
+        def rule(t, ans, *arrays, axis=0):
+            parts = [t if j == k else np.zeros(shape_of(a), dtype=ans.dtype)
+                     for j, a in enumerate(arrays)]
+            return op(*parts, axis=axis)
+        return rule
+    return Each(factory)
+
+
+_concat = Primitive(_concat_fun, "concatenate")
+_concat.vjps = Each(_concat_vjp)
+_concat.jvps = _join_jvp(_concat)
+
+
+def concatenate(arrays, axis=0):
+    """Join a sequence of arrays along an existing axis (np.concatenate)."""
+    return _concat(*arrays, axis=axis)
+
+
+def _stack_fun(*arrays, axis=0):
+    return np.stack(arrays, axis=axis)
+
+
+def _stack_vjp(k):
+    def rule(g, ans, *arrays, axis=0):
+        ax = axis % ans.ndim
+        return _getitem(g, (slice(None),) * ax + (k,))
+    return rule
+
+
+_stack = Primitive(_stack_fun, "stack")
+_stack.vjps = Each(_stack_vjp)
+_stack.jvps = _join_jvp(_stack)
+
+
+def stack(arrays, axis=0):
+    """Join a sequence of same-shaped arrays along a new axis (np.stack)."""
+    return _stack(*arrays, axis=axis)
+
+

@@ -1,0 +1,45 @@
+"""Pytrees: nested dict / list / tuple containers of arrays.
+
+``flatten`` turns a pytree into its leaves (in a fixed order: dict keys sorted)
+and a ``treedef`` from which ``unflatten`` rebuilds the same structure.
+Anything that is not a dict, list or tuple is a leaf.
+"""
+
+_LEAF = "leaf"
+
+
+def flatten(tree):
+    """Returns (leaves, treedef)."""
+    leaves = []
+    treedef = _flatten(tree, leaves)
+    return leaves, treedef
+
+
+def _flatten(tree, leaves):
+    if isinstance(tree, dict):
+        keys = sorted(tree)
+        return ("dict", keys, [_flatten(tree[k], leaves) for k in keys])
+    if isinstance(tree, (list, tuple)):
+        return ("seq", type(tree), [_flatten(t, leaves) for t in tree])
+    leaves.append(tree)
+    return _LEAF
+
+
+def unflatten(treedef, leaves):
+    """Rebuild the structure ``treedef`` with ``leaves`` in order."""
+    it = iter(leaves)
+    return _unflatten(treedef, it)
+
+
+def _unflatten(treedef, it):
+    if treedef == _LEAF:
+        return next(it)
+    kind, meta, children = treedef
+    if kind == "dict":
+        return {k: _unflatten(c, it) for k, c in zip(meta, children)}
+    items = [_unflatten(c, it) for c in children]
+    if meta is tuple or meta is list:
+        return meta(items)
+    if hasattr(meta, "_fields"):  # namedtuple
+        return meta(*items)
+    return meta(items)
