@@ -29,8 +29,9 @@ def backward_pass(vertices, seeds, create_graph=False, keep=False, stop=None):
     """
     p = dict(seeds)
     kept = {}
+    take = p.get if keep else p.pop
     for v in vertices:
-        g = p.get(v) if keep else p.pop(v, None)
+        g = take(v, None)
         if g is None:
             continue
         op = v.op
@@ -42,36 +43,48 @@ def backward_pass(vertices, seeds, create_graph=False, keep=False, stop=None):
             ans, xs = v, args
         else:
             ans = v.value
-            xs = [a.value if type(a) is Tensor else a for a in args]
+            xs = _values(args)
         rules = op.vjps
         kw = v.kw
-        for k, a in enumerate(args):
+        k = -1
+        for a in args:
+            k += 1
             if type(a) is not Tensor or not a.requires_grad:
                 continue
-            if rules is None or k >= len(rules):
+            try:
+                rule = rules[k]
+            except (TypeError, IndexError):
                 raise RuleError(
-                    f"primitive '{op.name}' (vertex made by {op.name}) has no VJP rule for "
-                    f"input {k}; add one with {op.name}.defvjp(...), or pass None there "
-                    f"to declare that no gradient flows through that input.")
-            rule = rules[k]
+                    f"primitive '{op.name}' has no VJP rule for input {k}; add one with "
+                    f"{op.name}.defvjp(...), or pass None there to declare that no "
+                    f"gradient flows through that input.") from None
             if rule is None:
                 continue
-            ga = rule(g, ans, *xs, **kw)
-            shape = a.value.shape
+            ga = rule(g, ans, *xs, **kw) if kw else rule(g, ans, *xs)
             try:
-                gshape = ga.shape
+                fits = ga.shape == a.value.shape
             except AttributeError:
                 raise RuleError(
-                    f"VJP rule of '{op.name}' for input {k} returned "
-                    f"{type(ga).__name__}, expected an array of shape {shape}") from None
-            if gshape != shape:
-                ga = _fit(ga, shape, op, k)
+                    f"VJP rule of '{op.name}' for input {k} returned {type(ga).__name__}, "
+                    f"expected an array of shape {a.value.shape}") from None
+            if not fits:
+                ga = _fit(ga, a.value.shape, op, k)
             old = p.get(a)
             p[a] = ga if old is None else old + ga
     if keep:
         return p
     kept.update((v, g) for v, g in p.items() if v.op is None)
     return kept
+
+
+def _values(args):
+    """The NumPy values of a vertex's inputs (unrolled for the common arities: hot path)."""
+    if len(args) == 1:
+        return (args[0].value,)  # a one-input vertex's input is always a Tensor
+    if len(args) == 2:
+        a, b = args
+        return (a.value if type(a) is Tensor else a, b.value if type(b) is Tensor else b)
+    return [a.value if type(a) is Tensor else a for a in args]
 
 
 def _fit(ga, shape, op, k):

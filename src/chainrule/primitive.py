@@ -9,18 +9,15 @@ with chainrule's own operations, so when the backward pass is recorded
 (higher-order derivatives) they are differentiated like any other program.
 
 Calling a primitive on plain values just runs NumPy; calling it on a Tensor
-records a new vertex (``apply``).
+records a new vertex (``Primitive.__call__``).
 """
 import sys
 
 import numpy as np
 
 from .errors import RuleError, ShapeError
-from .state import state
+from .state import hooks, state
 from .tensor import Tensor
-
-_NOKW = {}
-
 
 class Primitive:
     """An operation with its own derivative rules.
@@ -66,13 +63,51 @@ class Primitive:
         return self
 
     def __call__(self, *args, **kw):
+        """Run the op; on Tensor inputs, record the result as a new vertex.
+
+        This is the hot path of recording, kept flat on purpose.
+        """
+        vals = None
+        track = fwd = False
+        k = 0
         for a in args:
             if type(a) is Tensor:
-                return apply(self, args, kw)
+                if vals is None:
+                    vals = list(args)
+                vals[k] = a.value
+                if a.requires_grad:
+                    track = True
+                if a.tangent is not None:
+                    fwd = True
+            k += 1
         try:
-            return self.fun(*args, **kw)
+            # an empty **kw still costs a dict unpacking per call: skip it
+            if vals is None:
+                return self.fun(*args, **kw) if kw else self.fun(*args)
+            ans = self.fun(*vals, **kw) if kw else self.fun(*vals)
         except ValueError as e:
             raise _shape_error(self, args, e) from e
+        if type(ans) is not np.ndarray:
+            ans = np.asarray(ans)
+        out = _new(Tensor)
+        out.value = ans
+        out.tangent = None
+        if track:
+            out.op = self
+            out.args = args
+            out.kw = kw or None
+            out.requires_grad = True
+            tape = state.tape
+            if tape is not None:
+                tape.append(out)
+        else:
+            out.op = out.args = out.kw = None
+            out.requires_grad = False
+        if fwd and not state.forward_off:
+            out.tangent = _jvp(self, out, args, vals, kw, track)
+        if hooks.active:
+            _debug_hooks(out, self, args)
+        return out
 
     def __repr__(self):
         return f"<primitive {self.name}>"
@@ -100,36 +135,13 @@ class Each:
         return sys.maxsize
 
 
-def apply(op, args, kw):
-    """Run ``op`` on the values of ``args`` and record the result as a new vertex."""
-    vals = [a.value if type(a) is Tensor else a for a in args]
-    try:
-        ans = op.fun(*vals, **kw)
-    except ValueError as e:
-        raise _shape_error(op, args, e) from e
-    if type(ans) is not np.ndarray:
-        ans = np.asarray(ans)
-    track = fwd = False
-    for a in args:
-        if type(a) is Tensor:
-            if a.requires_grad:
-                track = True
-            if a.tangent is not None:
-                fwd = True
-    out = Tensor(ans, track)
-    if track:
-        out.op = op
-        out.args = args
-        out.kw = kw or _NOKW
-        tape = state.tape
-        if tape is not None:
-            tape.append(out)
-    if fwd and not state.forward_off:
-        out.tangent = _jvp(op, out, args, vals, kw, track)
+_new = object.__new__
+
+
+def _debug_hooks(out, op, args):
     if state.anomaly:
         from .anomaly import check_forward
         check_forward(out, op, args)
-    return out
 
 
 def _jvp(op, out, args, vals, kw, track):

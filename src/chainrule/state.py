@@ -12,10 +12,24 @@ import threading
 
 
 class _State(threading.local):
-    tape = None        # list of vertices recorded by the active transforms, or None
-    depth = 0          # number of transforms active on this thread
-    forward_off = False  # True while a JVP rule runs (its own ops carry no tangents)
-    anomaly = False    # True inside cr.detect_anomaly()
+    # Instance attributes (not class defaults): the fastest thread-local reads,
+    # and the tape is read once per recorded operation.
+    def __init__(self):
+        self.tape = None           # vertices recorded by the active transforms, or None
+        self.depth = 0             # number of transforms active on this thread
+        self.forward_off = False   # True while a JVP rule runs (its ops carry no tangents)
+        self.anomaly = False       # True inside cr.detect_anomaly()
+        self.record_where = False  # True when vertices must remember the user's code line
 
 
 state = _State()
+
+
+class hooks:
+    """Process-wide switch: True while any thread has anomaly checks or line recording on.
+
+    A plain class attribute, so the recording path pays one cheap read for the
+    debugging features instead of several thread-local ones; only when it is
+    set does ``apply`` look at this thread's ``state.anomaly``/``record_where``.
+    """
+    active = False

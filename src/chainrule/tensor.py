@@ -22,8 +22,12 @@ from .errors import NonScalarError
 class Tensor:
     """A value in R^{d_i} of the notes, with the record of how it was computed."""
 
+    # Slots keep a vertex small (the graph of a long program is mostly these).
+    # Operations create vertices without __init__ (primitive.apply), so the
+    # rarely used slots (_grad, _name, _where) may be unset: read them through
+    # the properties below.
     __slots__ = ("value", "op", "args", "kw", "requires_grad", "tangent",
-                 "_grad", "name", "where", "__weakref__")
+                 "_grad", "_name", "_where", "__weakref__")
     __array_priority__ = 1000.0
     __hash__ = object.__hash__  # __eq__ is elementwise, identity keys dicts
 
@@ -34,7 +38,8 @@ class Tensor:
         self.kw = None
         self.requires_grad = requires_grad
         self.tangent = None
-        self.name = name
+        if name is not None:
+            self._name = name
 
     # ----- what it is -------------------------------------------------------
     @property
@@ -76,6 +81,24 @@ class Tensor:
     @grad.setter
     def grad(self, g):
         self._grad = g
+
+    @property
+    def name(self):
+        """An optional label (shown in graphs)."""
+        return getattr(self, "_name", None)
+
+    @name.setter
+    def name(self, name):
+        self._name = name
+
+    @property
+    def where(self):
+        """The user code line that created this vertex, when it was recorded (debug modes)."""
+        return getattr(self, "_where", None)
+
+    @where.setter
+    def where(self, w):
+        self._where = w
 
     def zero_grad(self):
         """Forget the accumulated gradient."""

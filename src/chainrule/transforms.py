@@ -68,7 +68,7 @@ def _leaf(x, requires_grad=True):
             t = Tensor(x.value, requires_grad)
             t.tangent = x.tangent
             if requires_grad:
-                t.op, t.args, t.kw = identity, (x,), {}
+                t.op, t.args, t.kw = identity, (x,), None
             state.tape.append(t)
             return t
     t = Tensor(_as_float_array(x), requires_grad)

@@ -43,8 +43,17 @@ square = _elementwise(np.square, "square", lambda g, ans, x: g * (2 * x))
 abs = _elementwise(np.abs, "abs", lambda g, ans, x: g * np.sign(value(x)))
 sin = _elementwise(np.sin, "sin", lambda g, ans, x: g * cos(x))
 cos = _elementwise(np.cos, "cos", lambda g, ans, x: -(g * sin(x)))
-tanh = _elementwise(np.tanh, "tanh", lambda g, ans, x: g * (1 - ans * ans))
-sigmoid = _elementwise(_sigmoid, "sigmoid", lambda g, ans, x: g * (ans * (1 - ans)))
+# g - g*ans*ans, not g*(1 - ans*ans): mixing a Python scalar into a small
+# array costs more than a whole extra array operation.
+tanh = _elementwise(np.tanh, "tanh", lambda g, ans, x: g - g * ans * ans)
+
+
+def _sigmoid_rule(g, ans, x):
+    ga = g * ans
+    return ga - ga * ans
+
+
+sigmoid = _elementwise(_sigmoid, "sigmoid", _sigmoid_rule)
 relu = _elementwise(lambda x: np.maximum(x, 0), "relu",
                     lambda g, ans, x: g * (value(x) > 0))
 
