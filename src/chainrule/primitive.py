@@ -139,6 +139,9 @@ _new = object.__new__
 
 
 def _debug_hooks(out, op, args):
+    if state.record_where:
+        from .anomaly import user_frame
+        out.where = user_frame()
     if state.anomaly:
         from .anomaly import check_forward
         check_forward(out, op, args)
