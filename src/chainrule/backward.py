@@ -8,7 +8,9 @@ been passed on, so memory is released during the pass.
 """
 import numpy as np
 
+from .anomaly import check_backward
 from .errors import RuleError
+from .state import hooks, state
 from .tensor import Tensor
 
 
@@ -30,6 +32,7 @@ def backward_pass(vertices, seeds, create_graph=False, keep=False, stop=None):
     p = dict(seeds)
     kept = {}
     take = p.get if keep else p.pop
+    anomaly = hooks.active and state.anomaly  # detect_anomaly: check every message
     for v in vertices:
         g = take(v, None)
         if g is None:
@@ -69,6 +72,8 @@ def backward_pass(vertices, seeds, create_graph=False, keep=False, stop=None):
                     f"expected an array of shape {a.value.shape}") from None
             if not fits:
                 ga = _fit(ga, a.value.shape, op, k)
+            if anomaly:
+                check_backward(v, k, g, ga)
             old = p.get(a)
             p[a] = ga if old is None else old + ga
     if keep:
