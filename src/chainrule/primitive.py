@@ -11,6 +11,7 @@ with chainrule's own operations, so when the backward pass is recorded
 Calling a primitive on plain values just runs NumPy; calling it on a Tensor
 records a new vertex (``Primitive.__call__``).
 """
+import inspect
 import sys
 
 import numpy as np
@@ -46,21 +47,26 @@ class Primitive:
 
     def defvjp(self, *rules):
         """Register the VJP rule of each positional input, in order (None: no gradient)."""
-        for k, r in enumerate(rules):
-            if r is not None and not callable(r):
-                raise TypeError(f"{self.name}.defvjp: rule for input {k} must be callable "
-                                f"or None, got {type(r).__name__}")
-        self.vjps = rules
+        self.vjps = self._checked("defvjp", rules)
         return self
 
     def defjvp(self, *rules):
         """Register the JVP (forward-mode) rule of each positional input, in order."""
+        self.jvps = self._checked("defjvp", rules)
+        return self
+
+    def _checked(self, method, rules):
         for k, r in enumerate(rules):
             if r is not None and not callable(r):
-                raise TypeError(f"{self.name}.defjvp: rule for input {k} must be callable "
+                raise RuleError(f"{self.name}.{method}: rule for input {k} must be callable "
                                 f"or None, got {type(r).__name__}")
-        self.jvps = rules
-        return self
+        n = _positional_count(self.fun)
+        if n is not None and len(rules) > n:
+            raise RuleError(
+                f"{self.name}.{method}: {len(rules)} rules given, but {self.name} takes "
+                f"{n} positional input(s); give one rule per positional input, in order "
+                f"(None for an input without a gradient)")
+        return rules
 
     def __call__(self, *args, **kw):
         """Run the op; on Tensor inputs, record the result as a new vertex.
@@ -168,6 +174,8 @@ def _jvp(op, out, args, vals, kw, track):
                     f"used in forward mode (cr.jvp, cr.jacfwd, cr.hessian); add one with "
                     f"{op.name}.defjvp(...) or use reverse mode (cr.grad, cr.jacobian).")
             tk = rule(a.tangent, ans, *xs, **kw)
+            if getattr(tk, "shape", None) != out.value.shape:
+                _check_tangent(tk, op, k, out.value.shape)
             tan = tk if tan is None else tan + tk
     finally:
         state.forward_off = False
@@ -177,6 +185,37 @@ def _jvp(op, out, args, vals, kw, track):
         from .ops.shape import broadcast_to
         tan = broadcast_to(tan, out.value.shape)
     return tan
+
+
+def _check_tangent(tk, op, k, shape):
+    """A JVP rule must give an array of the output's shape (or, for a broadcasting op,
+    one that broadcasts to it)."""
+    got = getattr(tk, "shape", None)
+    if got is None:
+        raise RuleError(f"JVP rule of '{op.name}' for input {k} returned {type(tk).__name__}, "
+                        f"expected an array of shape {shape} (the shape of the output)")
+    try:
+        fits = op.broadcasts and np.broadcast_shapes(got, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuleError(f"JVP rule of '{op.name}' for input {k} returned shape {got}, "
+                        f"expected {shape} (the shape of the output)")
+
+
+def _positional_count(fun):
+    """How many positional parameters ``fun`` takes (None: any number, or not inspectable)."""
+    try:
+        params = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    n = 0
+    for p in params:
+        if p.kind is p.VAR_POSITIONAL:
+            return None
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            n += 1
+    return n
 
 
 def _shape_error(op, args, err):
