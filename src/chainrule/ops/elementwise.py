@@ -12,6 +12,7 @@ tied inputs; clip passes the gradient to x where a_min <= x <= a_max.
 import numpy as np
 
 from ..primitive import Primitive
+from ..tensor import Tensor
 from ._util import value
 
 
@@ -62,15 +63,22 @@ def _power_x(g, ans, x, y):
     yv = value(y)
     if np.ndim(yv) == 0 and yv != 0:
         return g * (y * x ** (y - 1))
-    # d/dx x**0 = 0 everywhere (also at x = 0, where y * x**(y-1) would be nan)
-    safe = where(yv == 0, 0.0, x ** where(yv == 0, 1.0, y - 1))
+    # d/dx x**0 = 0 everywhere (also at x = 0, where y * x**(y-1) would be nan).
+    # The constants take ans's dtype: np.where makes Python floats float64, which
+    # would turn the derivative of a float32 program into float64.
+    dt = value(ans).dtype
+    safe = where(yv == 0, dt.type(0), x ** where(yv == 0, dt.type(1), y - 1))
     return g * (y * safe)
 
 
 def _power_y(g, ans, x, y):
     xv = value(x)
     zero = (xv == 0) & (value(y) >= 0)  # d/dy 0**y = 0 for y >= 0, by convention
-    return g * where(zero, 0.0, ans * log(where(zero, 1.0, x)))
+    dt = value(ans).dtype
+    if type(x) is not Tensor:
+        # a constant base (2.0 ** y): in ans's dtype, which NumPy promoted it to
+        x = np.asarray(x, dtype=dt)
+    return g * where(zero, dt.type(0), ans * log(where(zero, dt.type(1), x)))
 
 
 power = _elementwise(np.power, "power", _power_x, _power_y)
