@@ -157,7 +157,7 @@ class Tensor:
             create_graph: record the backward pass itself so that the
                 gradients (then Tensors) can be differentiated again.
         """
-        from .backward import backward_pass, reverse_topological
+        from .backward import Handed, backward_pass, reverse_topological
         if gradient is None:
             if self.value.size != 1:
                 raise NonScalarError(
@@ -172,11 +172,12 @@ class Tensor:
                 "backward() on a tensor that does not depend on any tensor with "
                 "requires_grad=True; create inputs with cr.tensor(x, requires_grad=True).")
         p = backward_pass(reverse_topological(self), {self: gradient}, create_graph)
+        handed = Handed([gradient])
         for v, g in p.items():
             if v.op is None and v.requires_grad:
                 old = v.grad
                 if old is None:
-                    v._grad = g if type(g) is Tensor else np.array(g, dtype=v.value.dtype)
+                    v._grad = g if type(g) is Tensor else handed.own(g, v)
                 elif type(old) is np.ndarray and type(g) is not Tensor:
                     old += g  # our own buffer: accumulate in place
                 else:

@@ -12,7 +12,7 @@ so first-order gradients pay nothing for this.
 """
 import numpy as np
 
-from .backward import backward_pass
+from .backward import Handed, backward_pass
 from .errors import NonScalarError
 from .primitive import Primitive
 from .pytree import flatten, unflatten
@@ -50,6 +50,8 @@ class _Transform:
 
 def _as_float_array(x):
     """Inputs are differentiated as floating point: ints and bools become float64."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return x
     v = np.asarray(x)
     if not np.issubdtype(v.dtype, np.inexact):
         if not (np.issubdtype(v.dtype, np.number) or v.dtype == bool):
@@ -125,24 +127,23 @@ def _vjp_core(f, args, kwargs, nums):
         for o, c in zip(outs, cotangents):
             if type(o) is Tensor and o.requires_grad:
                 seeds[o] = seeds[o] + c if o in seeds else c
-        p = backward_pass(vertices, seeds, create_graph=_nested(), stop=stop)
+        nested = _nested()
+        p = backward_pass(vertices, seeds, create_graph=nested, stop=stop)
+        handed = Handed(cotangents)
         grads = []
         for ls, tdef in zip(leaves, defs):
             gs = []
             for v in ls:
                 g = p.get(v)
-                gs.append(np.zeros_like(v.value) if g is None else _export_grad(g, v))
+                if g is None:
+                    g = np.zeros_like(v.value)
+                elif not nested:
+                    g = handed.own(g, v)
+                gs.append(g)
             grads.append(unflatten(tdef, gs))
         return grads
 
     return out, outs, out_def, pullback
-
-
-def _export_grad(g, v):
-    if _nested():
-        return g
-    g = g.value if type(g) is Tensor else g
-    return np.array(g, dtype=v.value.dtype)  # a copy the caller owns
 
 
 def _check_cotangent(c, o, i):
@@ -260,8 +261,9 @@ def jvp(f, primals, tangents):
     touts = []
     for o in outs:
         t = o.tangent if type(o) is Tensor else None
-        if t is None:
-            t = np.zeros_like(np.asarray(o.value if type(o) is Tensor else o, dtype=float))
+        if t is None:  # the output does not depend on the primals: a zero tangent
+            ov = np.asarray(_value(o))
+            t = np.zeros(ov.shape, ov.dtype if ov.dtype.kind in "fc" else np.float64)
         touts.append(_export(t))
     return _export_tree(out), unflatten(odef, touts)
 

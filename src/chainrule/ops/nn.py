@@ -12,19 +12,21 @@ from .reduce import sum
 
 
 def _shifted(x, axis):
-    m = np.max(x, axis=axis, keepdims=True)
-    return x - np.where(np.isfinite(m), m, 0)
+    # A row whose maximum is not finite gives nan whatever the shift (it has no
+    # log-softmax), so no special case: the plain shift by the maximum.
+    return x - np.maximum.reduce(x, axis=axis, keepdims=True)
 
 
 def _log_softmax_fun(x, axis=-1):
+    x = np.asarray(x)
     z = _shifted(x, axis)
     with np.errstate(divide="ignore"):
-        return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+        return z - np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
 
 
 def _softmax_fun(x, axis=-1):
-    e = np.exp(_shifted(x, axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(_shifted(np.asarray(x), axis))
+    return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
 log_softmax = Primitive(_log_softmax_fun, "log_softmax")

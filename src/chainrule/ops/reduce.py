@@ -20,26 +20,45 @@ def _keep(g, x, axis, keepdims):
 
 
 def _sum_fun(x, axis=None, keepdims=False):
+    if type(x) is np.ndarray:  # the method skips np.sum's Python-level wrapper
+        return x.sum(axis=axis, keepdims=keepdims)
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
 def _mean_fun(x, axis=None, keepdims=False):
+    if type(x) is np.ndarray and x.dtype.kind == "f" and x.size:
+        # ndarray.mean goes through a slow Python helper; same result, a third of the time
+        return np.true_divide(np.add.reduce(x, axis=axis, keepdims=keepdims),
+                              x.dtype.type(_count(x, axis)))
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
+def _spread(g, shape):
+    """g broadcast to ``shape``: the VJP of a sum."""
+    if type(g) is np.ndarray:  # first order: a fresh array is cheaper than broadcast_to
+        out = np.empty(shape, dtype=g.dtype)
+        out[...] = g
+        return out
+    return broadcast_to(g, shape)
+
+
 def _count(x, axis):
+    """How many entries each output of a reduction over ``axis`` summarises."""
     shape = np.shape(value(x))
-    return int(np.prod([shape[i] for i in normalize_axis(axis, len(shape))]))
+    n = 1
+    for i in normalize_axis(axis, len(shape)):
+        n *= shape[i]
+    return n
 
 
 sum = Primitive(_sum_fun, "sum")
 sum.defvjp(lambda g, ans, x, axis=None, keepdims=False:
-           broadcast_to(_keep(g, x, axis, keepdims), np.shape(value(x))))
+           _spread(_keep(g, x, axis, keepdims), np.shape(value(x))))
 sum.defjvp(linear_jvp(sum, 0))
 
 mean = Primitive(_mean_fun, "mean")
 mean.defvjp(lambda g, ans, x, axis=None, keepdims=False:
-            broadcast_to(_keep(g, x, axis, keepdims) / _count(x, axis), np.shape(value(x))))
+            _spread(_keep(g, x, axis, keepdims) / _count(x, axis), np.shape(value(x))))
 mean.defjvp(linear_jvp(mean, 0))
 
 

@@ -18,15 +18,24 @@ def _linear(fun, name, vjp):
     return op
 
 
-reshape = _linear(lambda x, shape: np.reshape(x, shape), "reshape",
-                  lambda g, ans, x, shape: reshape(g, shape_of(x)))
+# Forward functions call the ndarray method when they can: NumPy's module-level
+# wrappers (np.reshape, np.transpose) cost more than the work on small arrays.
+def _reshape_fun(x, shape):
+    return x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape)
+
+
+def _transpose_fun(x, axes=None):
+    return x.transpose(axes) if type(x) is np.ndarray else np.transpose(x, axes)
+
+
+reshape = _linear(_reshape_fun, "reshape", lambda g, ans, x, shape: reshape(g, shape_of(x)))
 
 
 def _transpose_vjp(g, ans, x, axes=None):
     return transpose(g, None if axes is None else tuple(np.argsort(axes)))
 
 
-transpose = _linear(lambda x, axes=None: np.transpose(x, axes), "transpose", _transpose_vjp)
+transpose = _linear(_transpose_fun, "transpose", _transpose_vjp)
 expand_dims = _linear(lambda x, axis: np.expand_dims(x, axis), "expand_dims",
                       lambda g, ans, x, axis: reshape(g, shape_of(x)))
 squeeze = _linear(lambda x, axis=None: np.squeeze(x, axis), "squeeze",
@@ -44,6 +53,8 @@ broadcast_to = _linear(lambda x, shape: np.broadcast_to(x, shape), "broadcast_to
 
 def swapaxes_last(x):
     """Swap the last two axes (a matrix transpose over a batch)."""
+    if type(x) is np.ndarray:
+        return x.swapaxes(-1, -2)  # a constant or a first-order rule's value: a view
     nd = len(shape_of(x))
     axes = list(range(nd))
     axes[-1], axes[-2] = axes[-2], axes[-1]

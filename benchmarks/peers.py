@@ -1,0 +1,225 @@
+"""One training step of the notes' network (z = Wx + b, h = tanh z, l = Vh + gamma,
+q = log_softmax l, o = -q_y; mean over the batch) for each framework, plus the
+per-op chain of tanh and *. Every builder returns a zero-argument callable that
+runs one step (forward + backward + SGD update) on the same data.
+"""
+import numpy as np
+
+LR = 0.01
+
+
+def make_data(d, m, k, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    params = {
+        "W": rng.normal(0, 1 / np.sqrt(d), (m, d)), "b": np.zeros(m),
+        "V": rng.normal(0, 1 / np.sqrt(m), (k, m)), "gamma": np.zeros(k),
+    }
+    X = rng.normal(size=(batch, d))
+    y = rng.integers(0, k, size=batch)
+    return params, X, y
+
+
+# ----- hand-written NumPy: the gradient derived by hand -------------------------------
+def numpy_step(params, X, y):
+    p = {k: v.copy() for k, v in params.items()}
+    B = X.shape[0]
+    rows = np.arange(B)
+
+    def step():
+        W, b, V, gamma = p["W"], p["b"], p["V"], p["gamma"]
+        z = X @ W.T + b
+        h = np.tanh(z)
+        l = h @ V.T + gamma
+        m = l.max(axis=1, keepdims=True)
+        e = np.exp(l - m)
+        s = e.sum(axis=1, keepdims=True)
+        q = l - m - np.log(s)
+        loss = -q[rows, y].mean()
+        dl = e / s
+        dl[rows, y] -= 1.0
+        dl /= B
+        dV = dl.T @ h
+        dgamma = dl.sum(axis=0)
+        dz = (dl @ V) * (1.0 - h * h)
+        dW = dz.T @ X
+        db = dz.sum(axis=0)
+        W -= LR * dW; b -= LR * db; V -= LR * dV; gamma -= LR * dgamma
+        return loss
+    return step
+
+
+# ----- chainrule ------------------------------------------------------------------------
+def chainrule_loss(params, X, y):
+    import chainrule as cr
+    z = X @ params["W"].T + params["b"]
+    h = cr.tanh(z)
+    l = h @ params["V"].T + params["gamma"]
+    q = cr.log_softmax(l, axis=-1)
+    return -cr.mean(q[np.arange(X.shape[0]), y])
+
+
+def chainrule_step(params, X, y):
+    import chainrule as cr
+    p = {k: v.copy() for k, v in params.items()}
+    vg = cr.value_and_grad(chainrule_loss)
+
+    def step():
+        loss, g = vg(p, X, y)
+        for k in p:
+            p[k] -= LR * g[k]
+        return loss
+    return step
+
+
+def chainrule_jit_step(params, X, y):
+    import chainrule as cr
+    p = {k: v.copy() for k, v in params.items()}
+    vg = cr.jit(cr.value_and_grad(chainrule_loss))
+
+    def step():
+        loss, g = vg(p, X, y)
+        for k in p:
+            p[k] -= LR * g[k]
+        return loss
+    return step
+
+
+def chainrule_backward_step(params, X, y):
+    import chainrule as cr
+    p = {k: cr.tensor(v, requires_grad=True) for k, v in params.items()}
+
+    def step():
+        loss = chainrule_loss(p, X, y)
+        loss.backward()
+        for t in p.values():
+            t.value -= LR * t.grad
+            t.grad = None
+        return loss
+    return step
+
+
+# ----- PyTorch eager --------------------------------------------------------------------
+def torch_step(params, X, y):
+    import torch
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+
+    def step():
+        z = Xt @ p["W"].T + p["b"]
+        h = torch.tanh(z)
+        l = h @ p["V"].T + p["gamma"]
+        loss = torch.nn.functional.nll_loss(torch.log_softmax(l, dim=-1), yt)
+        loss.backward()
+        with torch.no_grad():
+            for t in p.values():
+                t -= LR * t.grad
+                t.grad = None
+        return loss
+    return step
+
+
+# ----- HIPS autograd --------------------------------------------------------------------
+def autograd_step(params, X, y):
+    import autograd
+    import autograd.numpy as anp
+    p = {k: v.copy() for k, v in params.items()}
+    rows = np.arange(X.shape[0])
+
+    def loss(p):
+        z = anp.dot(X, p["W"].T) + p["b"]
+        h = anp.tanh(z)
+        l = anp.dot(h, p["V"].T) + p["gamma"]
+        m = anp.max(l, axis=1, keepdims=True)
+        q = l - m - anp.log(anp.sum(anp.exp(l - m), axis=1, keepdims=True))
+        return -anp.mean(q[rows, y])
+    vg = autograd.value_and_grad(loss)
+
+    def step():
+        v, g = vg(p)
+        for k in p:
+            p[k] = p[k] - LR * g[k]
+        return v
+    return step
+
+
+# ----- JAX jit --------------------------------------------------------------------------
+def jax_step(params, X, y):
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+    p = {k: jnp.asarray(v) for k, v in params.items()}
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+
+    def loss(p):
+        z = Xj @ p["W"].T + p["b"]
+        h = jnp.tanh(z)
+        l = h @ p["V"].T + p["gamma"]
+        q = jax.nn.log_softmax(l, axis=-1)
+        return -jnp.mean(q[jnp.arange(Xj.shape[0]), yj])
+
+    @jax.jit
+    def update(p):
+        v, g = jax.value_and_grad(loss)(p)
+        return v, jax.tree_util.tree_map(lambda a, b: a - LR * b, p, g)
+    state = {"p": p}
+
+    def step():
+        v, state["p"] = update(state["p"])
+        v.block_until_ready()
+        return v
+    return step
+
+
+# ----- the per-op chain -------------------------------------------------------------------
+def chain_numpy(x0, n):
+    c = x0.copy()
+
+    def run():
+        x = x0
+        for _ in range(n // 2):
+            x = np.tanh(x)
+            x = x * c
+        return x.sum()
+    return run
+
+
+def chain_chainrule(x0, n):
+    import chainrule as cr
+    c = x0.copy()
+
+    def f(x):
+        for _ in range(n // 2):
+            x = cr.tanh(x)
+            x = x * c
+        return cr.sum(x)
+    g = cr.grad(f)
+    return lambda: g(x0)
+
+
+def chain_torch(x0, n):
+    import torch
+    c = torch.tensor(x0)
+
+    def run():
+        x = torch.tensor(x0, requires_grad=True)
+        y = x
+        for _ in range(n // 2):
+            y = torch.tanh(y)
+            y = y * c
+        y.sum().backward()
+        return x.grad
+    return run
+
+
+def chain_autograd(x0, n):
+    import autograd
+    import autograd.numpy as anp
+    c = x0.copy()
+
+    def f(x):
+        for _ in range(n // 2):
+            x = anp.tanh(x)
+            x = x * c
+        return anp.sum(x)
+    g = autograd.grad(f)
+    return lambda: g(x0)
