@@ -165,8 +165,8 @@ def check_forward(out, op, args):
 
 def check_backward(v, k, g, ga):
     """Raise if the message ``ga`` a rule of vertex ``v`` sent to its input k is non-finite
-    although the message ``g`` it received was finite."""
-    if _finite(ga) or not _finite(g):
+    although the message ``g`` it received, v's value and v's inputs were all finite."""
+    if _finite(ga) or not (_finite(g) and _finite(v.value) and all(_finite(a) for a in v.args)):
         return
     ref, n = _local.number.get(id(v), (None, None))
     name = (f"operation #{n} '{v.op.name}'" if ref is not None and ref() is v
