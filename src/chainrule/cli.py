@@ -280,7 +280,7 @@ def _fail(command, message) -> int:
 
 # ----- train ---------------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    from . import data, nn, optim
+    from . import data, nn
 
     config = _train_config(args)
     final_dir = _choose_out_dir(args.out, config["dataset"])
@@ -292,20 +292,49 @@ def cmd_train(args) -> int:
 
     sizes = [ds.n_features, *args.hidden, ds.n_classes]
     model = nn.MLP(sizes, activation=args.activation, seed=args.seed)
-    steps_per_epoch = -(-len(X_train) // args.batch_size)
-    schedule = optim.make_schedule(args.schedule, config["lr"],
-                                   total_steps=args.epochs * steps_per_epoch,
-                                   decay_steps=args.decay * steps_per_epoch)
-    opt = _make_optimizer(args, model, schedule)
-    replace = None if args.sampling is None else args.sampling == "uniform"
-    order_rng = np.random.default_rng([args.seed, 1])
-
     print(f"{_describe_data(ds)}: {len(X_train)} train / {len(X_test)} test rows "
           f"(seed {args.seed})")
     print(f"model MLP {'-'.join(map(str, sizes))} {args.activation}, "
           f"{model.num_parameters()} parameters; {args.optimizer} lr {config['lr']:g} "
           f"({args.schedule}), batch size {args.batch_size}, {args.epochs} epochs")
 
+    start = time.perf_counter()
+    with np.errstate(all="ignore"):  # divergence is reported by _fit, in one line
+        history = _fit(args, config, model, (X_train, y_train), (X_test, y_test))
+    seconds = time.perf_counter() - start
+
+    split = {"seed": args.seed, "test_fraction": args.test_fraction,
+             "n_train": int(len(train_idx)), "n_test": int(len(test_idx))}
+    data_info = {"name": args.dataset, "target": ds.target, "n_rows": int(len(ds.y)),
+                 "n_features": ds.n_features, "classes": ds.classes,
+                 "sha256": ds.fingerprint(), "split": split}
+    final = {"train_loss": history["train_loss"][-1], "test_loss": history["test_loss"][-1],
+             "test_accuracy": history["test_accuracy"][-1]}
+    metrics = {"config": config, "data": data_info, "epoch": list(range(1, args.epochs + 1)),
+               **history, "final": final}
+    _write_run(final_dir, model, ds, scaler, config, data_info, final, metrics)
+    print(f"test accuracy {100 * final['test_accuracy']:.2f}% after {args.epochs} epochs "
+          f"in {seconds:.1f} s; wrote {final_dir}/ (model.npz, metrics.json, curves.png)")
+    return 0
+
+
+def _fit(args, config, model, train, test) -> dict:
+    """The epochs: train, score both splits, print one line each; stop on divergence.
+
+    Returns:
+        ``{"train_loss": [...], "train_accuracy": [...], "test_loss": [...],
+        "test_accuracy": [...]}``, one entry per epoch.
+    """
+    from . import nn, optim
+
+    (X_train, y_train), (X_test, y_test) = train, test
+    steps_per_epoch = -(-len(X_train) // args.batch_size)
+    schedule = optim.make_schedule(args.schedule, config["lr"],
+                                   total_steps=args.epochs * steps_per_epoch,
+                                   decay_steps=args.decay * steps_per_epoch)
+    opt = _make_optimizer(args, model, schedule)
+    replace = config["sampling"] == "uniform"
+    order_rng = np.random.default_rng([args.seed, 1])
     history = {k: [] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
@@ -324,21 +353,7 @@ def cmd_train(args) -> int:
               f"train loss {train_loss:.4f}  test loss {test_loss:.4f}  "
               f"test accuracy {100 * test_acc:.2f}%  ({time.perf_counter() - start:.1f} s)",
               flush=True)
-    seconds = time.perf_counter() - start
-
-    split = {"seed": args.seed, "test_fraction": args.test_fraction,
-             "n_train": int(len(train_idx)), "n_test": int(len(test_idx))}
-    data_info = {"name": args.dataset, "target": ds.target, "n_rows": int(len(ds.y)),
-                 "n_features": ds.n_features, "classes": ds.classes,
-                 "sha256": ds.fingerprint(), "split": split}
-    final = {"train_loss": history["train_loss"][-1], "test_loss": history["test_loss"][-1],
-             "test_accuracy": history["test_accuracy"][-1]}
-    metrics = {"config": config, "data": data_info, "epoch": list(range(1, args.epochs + 1)),
-               **history, "final": final}
-    _write_run(final_dir, model, ds, scaler, config, data_info, final, metrics)
-    print(f"test accuracy {100 * final['test_accuracy']:.2f}% after {args.epochs} epochs "
-          f"in {seconds:.1f} s; wrote {final_dir}/ (model.npz, metrics.json, curves.png)")
-    return 0
+    return history
 
 
 def _train_config(args) -> dict:
