@@ -5,17 +5,22 @@ of the backpropagation notes, with NumPy.
     >>> cr.grad(lambda x: cr.sum(cr.tanh(x) * x))(np.array([0.0, 1.0]))
     array([0.        , 1.18071028])
 """
-from .errors import ChainruleError, GradcheckError, NonScalarError, RuleError, ShapeError
+from .errors import (ChainruleError, GradcheckError, JitError, NonScalarError, RuleError,
+                     ShapeError)
 from .ops import *  # noqa: F401,F403  the operations, NumPy names
 from .ops import __all__ as _ops_all
 from .primitive import Primitive, primitive
 from .tensor import Tensor, tensor
+from .anomaly import AnomalyError, detect_anomaly
+from .check import gradcheck
+from .jit import jit
 from .transforms import grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
 __all__ = list(_ops_all) + [
-    "ChainruleError", "GradcheckError", "NonScalarError", "RuleError", "ShapeError",
+    "ChainruleError", "GradcheckError", "JitError", "NonScalarError", "jit", "RuleError", "ShapeError",
     "Primitive", "primitive", "Tensor", "tensor",
+    "AnomalyError", "detect_anomaly", "gradcheck",
     "grad", "hessian", "hvp", "jacfwd", "jacobian", "jvp", "value_and_grad", "vjp",
 ]

@@ -6,6 +6,8 @@ Each p_i J^{j->i} is a vector-Jacobian product computed by the op's rule;
 fan-out is accumulated by addition. A message p_i is dropped as soon as it has
 been passed on, so memory is released during the pass.
 """
+import sys
+
 import numpy as np
 
 from .anomaly import check_backward
@@ -96,15 +98,28 @@ class Handed:
     def __init__(self, cotangents=()):
         self.seen = {id(c) for c in cotangents}
 
-    def own(self, g, leaf):
+    def own(self, g, leaf=None):
+        """g as an array the caller owns (in the leaf's dtype when a leaf is given)."""
         if type(g) is Tensor:
             g = g.value
-        dtype = leaf.value.dtype
-        if (type(g) is not np.ndarray or g.base is not None or not g.flags.writeable
-                or id(g) in self.seen or g is leaf.value or g.dtype != dtype):
+        dtype = g.dtype if leaf is None else leaf.value.dtype
+        if (type(g) is not np.ndarray or (g.base is not None and not _private_view(g))
+                or not g.flags.writeable or id(g) in self.seen or g.dtype != dtype
+                or (leaf is not None and g is leaf.value)):
             g = np.array(g, dtype=dtype)
         self.seen.add(id(g))
         return g
+
+
+def _private_view(g):
+    """True if g is a view (say a transpose) of a temporary array that nothing else holds.
+
+    The gradient of W in ``x @ W.T`` is the transpose of a fresh product: handing
+    out that view is as safe as handing out the product, and saves a copy.
+    """
+    base = g.base
+    # 2 references: the view's own and getrefcount's argument (CPython)
+    return type(base) is np.ndarray and base.base is None and sys.getrefcount(base) <= 2
 
 
 def _values(args):

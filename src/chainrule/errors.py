@@ -24,3 +24,7 @@ class RuleError(ChainruleError, TypeError):
 
 class GradcheckError(ChainruleError, AssertionError):
     """cr.gradcheck found a derivative that disagrees with finite differences."""
+
+
+class JitError(ChainruleError, TypeError):
+    """cr.jit met something a recorded program cannot replay (a value read into Python)."""

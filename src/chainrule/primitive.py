@@ -74,7 +74,7 @@ class Primitive:
         This is the hot path of recording, kept flat on purpose.
         """
         vals = None
-        track = fwd = False
+        track = fwd = record = False
         k = 0
         for a in args:
             if type(a) is Tensor:
@@ -83,6 +83,8 @@ class Primitive:
                 vals[k] = a.value
                 if a.requires_grad:
                     track = True
+                elif a.op is not None:
+                    record = True  # recorded without a gradient (a mask, a jit input)
                 if a.tangent is not None:
                     fwd = True
             k += 1
@@ -98,11 +100,11 @@ class Primitive:
         out = _new(Tensor)
         out.value = ans
         out.tangent = None
-        if track:
+        if track or record:
             out.op = self
             out.args = args
             out.kw = kw or None
-            out.requires_grad = True
+            out.requires_grad = track
             tape = state.tape
             if tape is not None:
                 tape.append(out)
@@ -117,6 +119,36 @@ class Primitive:
 
     def __repr__(self):
         return f"<primitive {self.name}>"
+
+
+class ConstantPrimitive(Primitive):
+    """An operation with no derivative: comparisons, sign, masks.
+
+    Its result never requires a gradient, but when an input is part of a
+    recorded program the result is recorded too (as a vertex without
+    gradient), so that a replay (``cr.jit``) recomputes it from new inputs
+    instead of reusing a mask computed at trace time.
+    """
+
+    def __init__(self, fun, name=None):
+        super().__init__(fun, name)
+        self.vjps = self.jvps = Each(lambda k: None)
+
+    def __call__(self, *args, **kw):
+        recorded = False
+        for a in args:
+            if type(a) is Tensor and (a.requires_grad or a.op is not None):
+                recorded = True
+                break
+        vals = [a.value if type(a) is Tensor else a for a in args]
+        ans = self.fun(*vals, **kw)
+        if not recorded:
+            return ans
+        out = Tensor(np.asarray(ans))
+        out.op, out.args, out.kw = self, args, kw or None
+        if state.tape is not None:
+            state.tape.append(out)
+        return out
 
 
 def primitive(fun=None, *, name=None, broadcasts=False):

@@ -9,7 +9,7 @@ _LEAF = "leaf"
 
 
 def flatten(tree):
-    """Returns (leaves, treedef)."""
+    """Returns (leaves, treedef); treedef is hashable (cr.jit keys its cache on it)."""
     leaves = []
     treedef = _flatten(tree, leaves)
     return leaves, treedef
@@ -17,10 +17,10 @@ def flatten(tree):
 
 def _flatten(tree, leaves):
     if isinstance(tree, dict):
-        keys = sorted(tree)
-        return ("dict", keys, [_flatten(tree[k], leaves) for k in keys])
+        keys = tuple(sorted(tree))
+        return ("dict", keys, tuple(_flatten(tree[k], leaves) for k in keys))
     if isinstance(tree, (list, tuple)):
-        return ("seq", type(tree), [_flatten(t, leaves) for t in tree])
+        return ("seq", type(tree), tuple(_flatten(t, leaves) for t in tree))
     leaves.append(tree)
     return _LEAF
 

@@ -20,6 +20,7 @@ class _State(threading.local):
         self.forward_off = False   # True while a JVP rule runs (its ops carry no tangents)
         self.anomaly = False       # True inside cr.detect_anomaly()
         self.record_where = False  # True when vertices must remember the user's code line
+        self.jit = 0               # > 0 while cr.jit traces a function on this thread
 
 
 state = _State()

@@ -17,6 +17,7 @@ Example:
 import numpy as np
 
 from .errors import NonScalarError
+from .state import state
 
 
 class Tensor:
@@ -106,9 +107,11 @@ class Tensor:
 
     def numpy(self):
         """The value as a NumPy array (not a copy)."""
+        _refuse(self, "t.numpy()")
         return self.value
 
     def item(self):
+        _refuse(self, "t.item()")
         return self.value.item()
 
     def detach(self):
@@ -116,6 +119,7 @@ class Tensor:
         return Tensor(self.value)
 
     def __array__(self, dtype=None, copy=None):
+        _refuse(self, "np.asarray(t)")
         if dtype is not None and dtype != self.value.dtype:
             return self.value.astype(dtype)
         return self.value.copy() if copy else self.value
@@ -129,13 +133,26 @@ class Tensor:
         return (self[i] for i in range(self.value.shape[0]))
 
     def __bool__(self):
+        _refuse(self, "bool(t) (an if or while on a traced value)")
         return bool(self.value)
 
     def __float__(self):
+        _refuse(self, "float(t)")
         return float(self.value)
 
     def __int__(self):
+        _refuse(self, "int(t)")
         return int(self.value)
+
+    def any(self):
+        """Whether any entry is true (not differentiable)."""
+        _refuse(self, "t.any()")
+        return bool(self.value.any())
+
+    def all(self):
+        """Whether all entries are true (not differentiable)."""
+        _refuse(self, "t.all()")
+        return bool(self.value.all())
 
     def __repr__(self):
         body = np.array2string(np.asarray(self.value), separator=", ", prefix="tensor(")
@@ -158,6 +175,7 @@ class Tensor:
                 gradients (then Tensors) can be differentiated again.
         """
         from .backward import Handed, backward_pass, reverse_topological
+        _refuse(self, "t.backward() (use cr.grad or cr.value_and_grad inside cr.jit)")
         if gradient is None:
             if self.value.size != 1:
                 raise NonScalarError(
@@ -201,13 +219,14 @@ class Tensor:
     def __abs__(self): return _ops.abs(self)
     def __getitem__(self, idx): return _ops.getitem(self, idx)
 
-    # Comparisons are not differentiable: they give plain boolean arrays.
-    def __lt__(self, o): return self.value < _value(o)
-    def __le__(self, o): return self.value <= _value(o)
-    def __gt__(self, o): return self.value > _value(o)
-    def __ge__(self, o): return self.value >= _value(o)
-    def __eq__(self, o): return self.value == _value(o)
-    def __ne__(self, o): return self.value != _value(o)
+    # Comparisons have no derivative: boolean results that never require a
+    # gradient (recorded when self is, so that cr.jit replays them).
+    def __lt__(self, o): return _ops.less(self, o)
+    def __le__(self, o): return _ops.less_equal(self, o)
+    def __gt__(self, o): return _ops.greater(self, o)
+    def __ge__(self, o): return _ops.greater_equal(self, o)
+    def __eq__(self, o): return _ops.equal(self, o)
+    def __ne__(self, o): return _ops.not_equal(self, o)
 
     @property
     def T(self):
@@ -246,6 +265,12 @@ class Tensor:
 
 def _value(x):
     return x.value if type(x) is Tensor else x
+
+
+def _refuse(t, what):
+    if state.jit:
+        from .jit import refuse_value
+        refuse_value(t, what)
 
 
 def _as_cotangent(g, out):

@@ -64,8 +64,8 @@ def _as_float_array(x):
 def _leaf(x, requires_grad=True):
     """A fresh leaf vertex for one input entry of a transform."""
     if type(x) is Tensor:
-        if not (x.requires_grad or x.tangent is not None):
-            x = x.value
+        if not (x.requires_grad or x.op is not None or x.tangent is not None):
+            x = x.value  # a constant: no history to keep
         else:
             t = Tensor(x.value, requires_grad)
             t.tangent = x.tangent

@@ -9,7 +9,7 @@ silently dropping the gradient.
 import numpy as np
 
 from ..tensor import Tensor
-from . import elementwise as E, linalg as L, nn as N, reduce as R, shape as S
+from . import compare as C, elementwise as E, linalg as L, nn as N, reduce as R, shape as S
 
 UFUNCS = {
     np.add: E.add, np.subtract: E.subtract, np.multiply: E.multiply,
@@ -18,6 +18,14 @@ UFUNCS = {
     np.square: E.square, np.absolute: E.abs, np.sin: E.sin, np.cos: E.cos,
     np.tanh: E.tanh, np.maximum: E.maximum, np.minimum: E.minimum, np.matmul: L.matmul,
 }
+
+UFUNCS.update({
+    np.greater: C.greater, np.greater_equal: C.greater_equal, np.less: C.less,
+    np.less_equal: C.less_equal, np.equal: C.equal, np.not_equal: C.not_equal,
+    np.logical_and: C.logical_and, np.logical_or: C.logical_or,
+    np.logical_not: C.logical_not, np.sign: C.sign, np.isfinite: C.isfinite,
+    np.isnan: C.isnan,
+})
 
 # Piecewise-constant or boolean results: no gradient to lose.
 CONSTANT_UFUNCS = {

@@ -5,6 +5,9 @@ VJP rule and the JVP rule are the same expression with g replaced by t; each
 op registers one list of rules for both. Rules reuse the forward output
 ``ans`` wherever they can (exp, tanh, sqrt, sigmoid, divide).
 
+Masks inside rules are built with the comparison primitives of ``compare``
+(not from ``.value``), so a replayed program (``cr.jit``) recomputes them.
+
 Conventions at kinks (chosen to match PyTorch, the test oracle):
 relu'(0) = 0; abs'(0) = 0; maximum/minimum split the gradient equally between
 tied inputs; clip passes the gradient to x where a_min <= x <= a_max.
@@ -14,6 +17,7 @@ import numpy as np
 from ..primitive import Primitive
 from ..tensor import Tensor
 from ._util import value
+from .compare import equal, greater, greater_equal, less, less_equal, logical_and, sign
 
 
 def _elementwise(fun, name, *rules):
@@ -41,7 +45,7 @@ exp = _elementwise(np.exp, "exp", lambda g, ans, x: g * ans)
 log = _elementwise(np.log, "log", lambda g, ans, x: g / x)
 sqrt = _elementwise(np.sqrt, "sqrt", lambda g, ans, x: g / (2 * ans))
 square = _elementwise(np.square, "square", lambda g, ans, x: g * (2 * x))
-abs = _elementwise(np.abs, "abs", lambda g, ans, x: g * np.sign(value(x)))
+abs = _elementwise(np.abs, "abs", lambda g, ans, x: g * sign(x))
 sin = _elementwise(np.sin, "sin", lambda g, ans, x: g * cos(x))
 cos = _elementwise(np.cos, "cos", lambda g, ans, x: -(g * sin(x)))
 # g - g*ans*ans, not g*(1 - ans*ans): mixing a Python scalar into a small
@@ -56,24 +60,23 @@ def _sigmoid_rule(g, ans, x):
 
 sigmoid = _elementwise(_sigmoid, "sigmoid", _sigmoid_rule)
 relu = _elementwise(lambda x: np.maximum(x, 0), "relu",
-                    lambda g, ans, x: g * (value(x) > 0))
+                    lambda g, ans, x: g * greater(x, 0))
 
 
 def _power_x(g, ans, x, y):
-    yv = value(y)
-    if np.ndim(yv) == 0 and yv != 0:
+    if type(y) is not Tensor and np.ndim(y) == 0 and y != 0:  # x ** 2 and the like
         return g * (y * x ** (y - 1))
     # d/dx x**0 = 0 everywhere (also at x = 0, where y * x**(y-1) would be nan).
     # The constants take ans's dtype: np.where makes Python floats float64, which
     # would turn the derivative of a float32 program into float64.
     dt = value(ans).dtype
-    safe = where(yv == 0, dt.type(0), x ** where(yv == 0, dt.type(1), y - 1))
+    y0 = equal(y, 0)
+    safe = where(y0, dt.type(0), x ** where(y0, dt.type(1), y - 1))
     return g * (y * safe)
 
 
 def _power_y(g, ans, x, y):
-    xv = value(x)
-    zero = (xv == 0) & (value(y) >= 0)  # d/dy 0**y = 0 for y >= 0, by convention
+    zero = logical_and(equal(x, 0), greater_equal(y, 0))  # d/dy 0**y = 0 for y >= 0
     dt = value(ans).dtype
     if type(x) is not Tensor:
         # a constant base (2.0 ** y): in ans's dtype, which NumPy promoted it to
@@ -84,19 +87,18 @@ def _power_y(g, ans, x, y):
 power = _elementwise(np.power, "power", _power_x, _power_y)
 
 
-def _tie_share(x, y, better):
-    """1 where x wins, 0 where y wins, 1/2 on ties: the gradient share of x."""
-    xv, yv = value(x), value(y)
-    return np.where(better(xv, yv), 1.0, np.where(xv == yv, 0.5, 0.0)).astype(
-        np.result_type(xv, yv, np.float16), copy=False)
+def _tie_share(ans, x, y, better):
+    """1 where x wins, 0 where y wins, 1/2 on ties: the gradient share of x (in ans's dtype)."""
+    t = value(ans).dtype.type
+    return where(better(x, y), t(1), where(equal(x, y), t(0.5), t(0)))
 
 
 maximum = _elementwise(np.maximum, "maximum",
-                       lambda g, ans, x, y: g * _tie_share(x, y, np.greater),
-                       lambda g, ans, x, y: g * _tie_share(y, x, np.greater))
+                       lambda g, ans, x, y: g * _tie_share(ans, x, y, greater),
+                       lambda g, ans, x, y: g * _tie_share(ans, y, x, greater))
 minimum = _elementwise(np.minimum, "minimum",
-                       lambda g, ans, x, y: g * _tie_share(x, y, np.less),
-                       lambda g, ans, x, y: g * _tie_share(y, x, np.less))
+                       lambda g, ans, x, y: g * _tie_share(ans, x, y, less),
+                       lambda g, ans, x, y: g * _tie_share(ans, y, x, less))
 
 
 def _where_fun(condition, x, y):
@@ -104,8 +106,8 @@ def _where_fun(condition, x, y):
 
 
 where = _elementwise(_where_fun, "where", None,
-                     lambda g, ans, c, x, y: where(value(c), g, 0.0),
-                     lambda g, ans, c, x, y: where(value(c), 0.0, g))
+                     lambda g, ans, c, x, y: where(c, g, 0.0),
+                     lambda g, ans, c, x, y: where(c, 0.0, g))
 
 
 def _clip_fun(x, a_min=None, a_max=None):
@@ -113,16 +115,15 @@ def _clip_fun(x, a_min=None, a_max=None):
 
 
 def _inside(x, lo, hi):
-    xv = value(x)
-    m = np.ones(np.shape(xv), dtype=bool)
-    if lo is not None:
-        m &= xv >= value(lo)
-    if hi is not None:
-        m &= xv <= value(hi)
-    return m
+    """Where a_min <= x <= a_max (a missing bound does not restrict)."""
+    if lo is None:
+        return less_equal(x, hi) if hi is not None else greater_equal(x, x)
+    if hi is None:
+        return greater_equal(x, lo)
+    return logical_and(greater_equal(x, lo), less_equal(x, hi))
 
 
 clip = _elementwise(_clip_fun, "clip",
                     lambda g, ans, x, lo=None, hi=None: g * _inside(x, lo, hi),
-                    lambda g, ans, x, lo=None, hi=None: g * (value(x) < value(lo)),
-                    lambda g, ans, x, lo=None, hi=None: g * (value(x) > value(hi)))
+                    lambda g, ans, x, lo=None, hi=None: g * less(x, lo),
+                    lambda g, ans, x, lo=None, hi=None: g * greater(x, hi))

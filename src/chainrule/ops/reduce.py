@@ -9,6 +9,7 @@ import numpy as np
 
 from ..primitive import Primitive
 from ._util import kept_shape, linear_jvp, normalize_axis, value
+from .compare import equal
 from .shape import broadcast_to, reshape
 
 
@@ -68,9 +69,10 @@ def _extremum(npfun, name):
 
     def share(ans, x, axis, keepdims):
         """Constant weights: 1/count on the (tied) extreme entries, 0 elsewhere."""
-        xv = value(x)
-        hit = xv == _keep(value(ans), xv, axis, keepdims)
-        return hit / np.sum(hit, axis=axis, keepdims=True).astype(xv.dtype)
+        from .elementwise import where
+        t = value(ans).dtype.type
+        hit = where(equal(x, _keep(ans, x, axis, keepdims)), t(1), t(0))
+        return hit / sum(hit, axis, keepdims=True)
 
     op = Primitive(fun, name)
     op.defvjp(lambda g, ans, x, axis=None, keepdims=False:

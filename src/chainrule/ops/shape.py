@@ -8,7 +8,7 @@ import numpy as np
 
 from ..primitive import Each, Primitive
 from ..tensor import Tensor
-from ._util import linear_jvp, shape_of, value
+from ._util import linear_jvp, shape_of
 
 
 def _linear(fun, name, vjp):
@@ -62,49 +62,92 @@ def swapaxes_last(x):
 
 
 # ----- indexing ------------------------------------------------------------------
-def normalize_index(idx):
-    """Index with Tensors replaced by their values and boolean masks by integer arrays.
+class _ArraySlot:
+    """Marks, in an index ``spec``, the place of an index array passed as an input."""
+    __slots__ = ()
 
-    Boolean masks become ``nonzero()`` integer arrays so that forward and
-    backward (``np.add.at``) read the very same entries.
+    def __repr__(self):
+        return "<array>"
+
+
+ARRAY = _ArraySlot()
+
+
+def split_index(idx):
+    """An index as (spec, arrays): its static parts, and its index arrays.
+
+    The index arrays become inputs of the recorded vertex (so a replayed
+    program, ``cr.jit``, reads the new ones); slices, integers, None and
+    Ellipsis stay in ``spec``. Boolean masks become ``nonzero()`` integer
+    arrays, so forward and backward (``np.add.at``) read the same entries.
     """
     if not isinstance(idx, tuple):
         idx = (idx,)
-    out = []
+    spec, arrays = [], []
     for i in idx:
-        i = value(i)
+        if type(i) is Tensor:
+            if i.value.dtype != bool:
+                spec.append(ARRAY)
+                arrays.append(i)
+                continue
+            from ..jit import refuse_value
+            refuse_value(i, "indexing with a boolean mask (the result's shape depends on it)")
+            i = i.value
         if isinstance(i, list):
             i = np.asarray(i)
-        if isinstance(i, np.ndarray) and i.dtype == bool:
-            out.extend(np.nonzero(i))
+        if isinstance(i, np.ndarray):
+            for part in (np.nonzero(i) if i.dtype == bool else (i,)):
+                spec.append(ARRAY)
+                arrays.append(part)
         else:
-            out.append(i)
-    return tuple(out)
+            spec.append(i)
+    return tuple(spec), arrays
 
 
-def _is_basic(idx):
-    return all(isinstance(i, (slice, int, np.integer)) or i is None or i is Ellipsis
-               for i in idx)
+def _full_index(spec, arrays):
+    it = iter(arrays)
+    return tuple(next(it) if s is ARRAY else s for s in spec)
 
 
-def _index_add_fun(g, idx, shape):
+def _take_fun(x, *arrays, spec):
+    return x[_full_index(spec, arrays)]
+
+
+def _index_add_fun(g, *arrays, spec, shape):
     out = np.zeros(shape, dtype=np.result_type(g))
-    if _is_basic(idx):
-        out[idx] = g  # basic indexing never hits an entry twice
+    idx = _full_index(spec, arrays)
+    if arrays:
+        np.add.at(out, idx, g)  # an integer array may repeat an entry: add, not assign
     else:
-        np.add.at(out, idx, g)
+        out[idx] = g  # basic indexing never hits an entry twice
     return out
 
 
-index_add = _linear(_index_add_fun, "index_add",
-                    lambda g, ans, gg, idx, shape: _getitem(g, idx))
-_getitem = _linear(lambda x, idx: x[idx], "getitem",
-                   lambda g, ans, x, idx: index_add(g, idx, shape_of(x)))
+def _first_only(rule):
+    """Rules of an op differentiable in its first input only (index arrays have none)."""
+    return Each(lambda k: rule if k == 0 else None)
+
+
+_take = Primitive(_take_fun, "getitem")
+_take.vjps = _first_only(lambda g, ans, x, *arrays, spec:
+                         _index_add(g, *arrays, spec=spec, shape=shape_of(x)))
+_take.jvps = _first_only(linear_jvp(_take, 0))
+_index_add = Primitive(_index_add_fun, "index_add")
+_index_add.vjps = _first_only(lambda g, ans, gg, *arrays, spec, shape:
+                              _take(g, *arrays, spec=spec))
+_index_add.jvps = _first_only(linear_jvp(_index_add, 0))
 
 
 def getitem(x, idx):
-    """x[idx] with NumPy semantics: slices, integer arrays, boolean masks."""
-    return _getitem(x, normalize_index(idx))
+    """x[idx] with NumPy semantics: slices, integers, integer arrays, boolean masks."""
+    spec, arrays = split_index(idx)
+    return _take(x, *arrays, spec=spec)
+
+
+def index_add(g, idx, shape):
+    """A zero array of ``shape`` with g added at ``idx`` (the VJP of indexing)."""
+    spec, arrays = split_index(idx)
+    return _index_add(g, *arrays, spec=spec, shape=tuple(shape))
 
 
 # ----- joining ---------------------------------------------------------------------
@@ -120,7 +163,7 @@ def _concat_vjp(k):
                                       "reshape the inputs to 1-D first.")
         start = int(np.sum([shape_of(a)[ax] for a in arrays[:k]], dtype=int))
         stop = start + shape_of(arrays[k])[ax]
-        return _getitem(g, (slice(None),) * ax + (slice(start, stop),))
+        return getitem(g, (slice(None),) * ax + (slice(start, stop),))
     return rule
 
 
@@ -152,7 +195,7 @@ def _stack_fun(*arrays, axis=0):
 def _stack_vjp(k):
     def rule(g, ans, *arrays, axis=0):
         ax = axis % ans.ndim
-        return _getitem(g, (slice(None),) * ax + (k,))
+        return getitem(g, (slice(None),) * ax + (k,))
     return rule
 
 

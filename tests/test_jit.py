@@ -1,0 +1,132 @@
+"""cr.jit: a replayed program gives what the eager program gives, for new inputs too;
+masks and index arrays are recomputed; values read into Python are refused."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def mlp_loss(params, X, y):
+    z = X @ params["W"].T + params["b"]
+    h = cr.tanh(z)
+    l = h @ params["V"].T + params["gamma"]
+    q = cr.log_softmax(l, axis=-1)
+    return -cr.mean(q[np.arange(X.shape[0]), y])
+
+
+def make(rng, d=5, m=4, k=3, batch=6):
+    params = {"W": rng.normal(size=(m, d)), "b": rng.normal(size=m),
+              "V": rng.normal(size=(k, m)), "gamma": rng.normal(size=k)}
+    return params, rng.normal(size=(batch, d)), rng.integers(0, k, batch)
+
+
+def assert_tree_close(a, b):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert_tree_close(a[key], b[key])
+    elif isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_tree_close(x, y)
+    else:
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_value_and_grad_of_the_notes_network_replays_on_new_data():
+    rng = np.random.default_rng(0)
+    params, X, y = make(rng)
+    vg = cr.value_and_grad(mlp_loss)
+    jvg = cr.jit(vg)
+    for _ in range(4):  # new labels and inputs every call: nothing frozen at trace time
+        assert_tree_close(jvg(params, X, y), vg(params, X, y))
+        X, y = rng.normal(size=X.shape), rng.integers(0, 3, len(y))
+        params = {k: v + 0.1 for k, v in params.items()}
+    assert jvg.cache_size == 1
+
+
+def test_masks_are_recomputed_on_replay():
+    # relu's rule, maximum's tie shares, clip's bounds, abs's sign, max's argmax: all masks
+    def f(x):
+        return cr.sum(cr.relu(x) * x + cr.maximum(x, 0.3) + cr.clip(x, -0.5, 0.5)
+                      + cr.abs(x) * x) + cr.max(x)
+    g = cr.grad(f)
+    jg = cr.jit(g)
+    for x in (np.array([1.0, -2.0, 0.4]), np.array([-1.0, 2.0, -0.4]),
+              np.array([0.1, 0.2, 3.0])):
+        np.testing.assert_allclose(jg(x), g(x), rtol=1e-12)
+
+
+def test_user_comparisons_and_where_are_replayed():
+    f = cr.jit(cr.grad(lambda x: cr.sum(cr.where(x > 0, x * x, -x))))
+    np.testing.assert_allclose(f(np.array([1.0, -1.0])), [2.0, -1.0])
+    np.testing.assert_allclose(f(np.array([-3.0, 2.0])), [-1.0, 4.0])
+
+
+def test_new_shape_retraces():
+    f = cr.jit(cr.grad(lambda x: cr.sum(cr.tanh(x))))
+    f(np.ones(3))
+    f(np.ones(3))
+    f(np.ones((2, 2)))
+    assert f.cache_size == 2
+    np.testing.assert_allclose(f(np.zeros((2, 2))), np.ones((2, 2)))
+
+
+def test_int_arguments_are_static_and_floats_dynamic():
+    f = cr.jit(lambda x, n, s: cr.sum(x ** n) * s)
+    assert float(f(np.array([2.0]), 2, 1.0)) == 4.0
+    assert float(f(np.array([2.0]), 3, 0.5)) == 4.0   # n=3 traces again
+    assert float(f(np.array([2.0]), 3, 2.0)) == 16.0  # s=2.0 replays
+    assert f.cache_size == 2
+
+
+def test_outputs_are_owned_arrays():
+    f = cr.jit(cr.grad(lambda a, b: cr.sum(a + b), (0, 1)))
+    ga, gb = f(np.ones(3), np.ones(3))
+    ga += 1  # x + y gives both the same gradient: they must not share memory
+    np.testing.assert_array_equal(gb, np.ones(3))
+    ga2, _ = f(np.ones(3), np.ones(3))
+    np.testing.assert_array_equal(ga2, np.ones(3))
+
+
+def test_float32_stays_float32():
+    f = cr.jit(cr.grad(lambda x: cr.sum(cr.tanh(x) * 2.0)))
+    assert f(np.ones(3, np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("leak", [
+    lambda x: cr.sum(x) if float(cr.sum(x)) > 0 else -cr.sum(x),
+    lambda x: cr.sum(x) if cr.sum(x) > 0 else -cr.sum(x),
+    lambda x: cr.sum(x[x > 0]),
+    lambda x: cr.sum(np.asarray(x) * x),
+])
+def test_reading_a_traced_value_is_refused(leak):
+    with pytest.raises(cr.JitError, match="cr.jit cannot trace"):
+        cr.jit(cr.grad(leak))(np.array([1.0, -2.0]))
+
+
+def test_closed_over_tensor_is_read_live():
+    w = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    f = cr.jit(lambda x: cr.sum(x * w))
+    assert float(f(np.ones(2))) == 3.0
+    w.value = np.array([10.0, 20.0])
+    assert float(f(np.ones(2))) == 30.0
+
+
+def test_jit_inside_a_transform_is_refused():
+    with pytest.raises(cr.JitError, match="top level"):
+        cr.grad(cr.jit(lambda x: cr.sum(x * x)))(np.ones(2))
+
+
+def test_source_is_straight_line_code():
+    src = cr.jit(cr.grad(lambda x: cr.sum(cr.tanh(x)))).source(np.ones(2))
+    assert src.startswith("def replay(x0):")
+    assert "tanh" in src and "for " not in src
+
+
+def test_comparisons_on_plain_arrays_stay_plain():
+    assert type(cr.greater(np.ones(2), 0)) is np.ndarray
+    t = cr.tensor(np.array([1.0, -1.0]), requires_grad=True)
+    m = t > 0
+    assert isinstance(m, cr.Tensor) and not m.requires_grad and m.dtype == bool
+    np.testing.assert_array_equal(np.asarray(m), [True, False])
