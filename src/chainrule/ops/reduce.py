@@ -58,8 +58,10 @@ sum.defvjp(lambda g, ans, x, axis=None, keepdims=False:
 sum.defjvp(linear_jvp(sum, 0))
 
 mean = Primitive(_mean_fun, "mean")
+# A mean over no entries (an empty axis) has an empty gradient: divide by 1, not 0,
+# so the rule does not warn about a division it does not need.
 mean.defvjp(lambda g, ans, x, axis=None, keepdims=False:
-            _spread(_keep(g, x, axis, keepdims) / _count(x, axis), np.shape(value(x))))
+            _spread(_keep(g, x, axis, keepdims) / (_count(x, axis) or 1), np.shape(value(x))))
 mean.defjvp(linear_jvp(mean, 0))
 
 
