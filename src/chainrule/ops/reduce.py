@@ -9,7 +9,7 @@ import numpy as np
 
 from ..primitive import Primitive
 from ._util import kept_shape, linear_jvp, normalize_axis, value
-from .compare import equal
+from .compare import equal, isnan, logical_or
 from .shape import broadcast_to, reshape
 
 
@@ -70,10 +70,14 @@ def _extremum(npfun, name):
         return npfun(x, axis=axis, keepdims=keepdims)
 
     def share(ans, x, axis, keepdims):
-        """Constant weights: 1/count on the (tied) extreme entries, 0 elsewhere."""
+        """Constant weights: 1/count on the (tied) extreme entries, 0 elsewhere.
+
+        A NaN is the extreme of its slice (np.max returns it), so NaN entries
+        share g; NaN == NaN being false, they would otherwise give 0/0 weights.
+        """
         from .elementwise import where
         t = value(ans).dtype.type
-        hit = where(equal(x, _keep(ans, x, axis, keepdims)), t(1), t(0))
+        hit = where(logical_or(equal(x, _keep(ans, x, axis, keepdims)), isnan(x)), t(1), t(0))
         return hit / sum(hit, axis, keepdims=True)
 
     op = Primitive(fun, name)
