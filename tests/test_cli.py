@@ -192,9 +192,9 @@ def test_unknown_dataset_name(tmp_path, capsys):
 ])
 def test_bad_options(tmp_path, capsys, argv, words):
     out = tmp_path / "out"
-    # --epochs last so that a bad --epochs in argv is the one argparse sees... and reports
     rc, _, err = run(["train", "--out", str(out), "--no-progress", *argv], capsys)
     assert_one_line_error(rc, err, *words)
+    assert err.startswith("chainrule train: error:")
     assert not out.exists()
 
 

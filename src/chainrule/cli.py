@@ -11,6 +11,7 @@ is always a finished run.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -42,6 +43,10 @@ EXIT_USAGE = 2
 class UsageError(Exception):
     """A mistake in the command line or its inputs: reported as one line, exit status 2."""
 
+    def __init__(self, message, prog=None):
+        super().__init__(message)
+        self.prog = prog
+
 
 class _ParserExit(Exception):
     def __init__(self, status):
@@ -52,7 +57,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but errors become one line and nothing calls sys.exit behind our back."""
 
     def error(self, message):
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        raise UsageError(f"{message} (see '{self.prog} --help')", prog=self.prog)
 
     def exit(self, status=0, message=None):
         if message:
@@ -211,10 +216,11 @@ def _add_evaluate(sub):
 
 def _add_explain(sub):
     """Wire ``chainrule explain`` to chainrule.explain_cli if that module exists."""
+    name = f"{__package__}.explain_cli"
     try:
-        from . import explain_cli
+        explain_cli = importlib.import_module(name)
     except ModuleNotFoundError as e:
-        if e.name not in ("chainrule.explain_cli",):
+        if e.name != name:
             return _add_explain_stub(sub, f"it failed to load ({e})")
         return _add_explain_stub(sub, "it is not available yet in this version")
     except Exception as e:  # a bug there must not take train/evaluate down with it
@@ -253,15 +259,21 @@ def main(argv=None) -> int:
     parser = build_parser()
     command = None
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
         command = args.command
+        if extra:  # reported by the subcommand, which argparse's own message does not name
+            where = f"chainrule {command}" if command else "chainrule"
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)} "
+                             f"(see '{where} --help')", prog=where)
         if command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
         return args.func(args)
     except _ParserExit as e:
         return e.status
-    except (UsageError, DataError, ModelFileError, ChainruleError) as e:
+    except UsageError as e:
+        return _fail(e.prog or command, e)
+    except (DataError, ModelFileError, ChainruleError) as e:
         return _fail(command, e)
     except OSError as e:  # a folder we cannot write, a full disk
         return _fail(command, f"{e.strerror or e}"
@@ -272,7 +284,12 @@ def main(argv=None) -> int:
 
 
 def _fail(command, message) -> int:
-    prog = f"chainrule {command}" if command else "chainrule"
+    if command is None:
+        prog = "chainrule"
+    elif command.startswith("chainrule"):
+        prog = command
+    else:
+        prog = f"chainrule {command}"
     text = " ".join(str(message).split())
     print(f"{prog}: error: {text}", file=sys.stderr)
     return EXIT_USAGE
