@@ -103,8 +103,15 @@ def _logsumexp_fun(x, axis=None, keepdims=False):
 
 
 def _lse_weights(ans, x, axis, keepdims):
-    from .elementwise import exp
-    return exp(x - _keep(ans, x, axis, keepdims))
+    """exp(x - ans): the softmax of each slice, its derivative.
+
+    A slice of only -inf has logsumexp -inf whatever finite change is made to
+    its entries, so its weights are 0: shift it by 0 (as the forward does),
+    not by ans, where exp(-inf - -inf) would be nan with a warning.
+    """
+    from .elementwise import exp, where
+    a = _keep(ans, x, axis, keepdims)
+    return exp(x - where(equal(a, -np.inf), value(ans).dtype.type(0), a))
 
 
 logsumexp = Primitive(_logsumexp_fun, "logsumexp")
