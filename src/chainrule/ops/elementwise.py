@@ -43,7 +43,17 @@ divide = _elementwise(np.divide, "divide",
 negative = _elementwise(np.negative, "negative", lambda g, ans, x: -g)
 exp = _elementwise(np.exp, "exp", lambda g, ans, x: g * ans)
 log = _elementwise(np.log, "log", lambda g, ans, x: g / x)
-sqrt = _elementwise(np.sqrt, "sqrt", lambda g, ans, x: g / (2 * ans))
+
+
+def _sqrt_rule(g, ans, x):
+    # The derivative is +inf at x = 0, an input the forward takes without a
+    # warning: the rule adds no "divide by zero" one (0 * inf = nan, as in
+    # where(x > 0, sqrt(x), 0) at 0, still warns "invalid value").
+    with np.errstate(divide="ignore"):
+        return g / (2 * ans)
+
+
+sqrt = _elementwise(np.sqrt, "sqrt", _sqrt_rule)
 square = _elementwise(np.square, "square", lambda g, ans, x: g * (2 * x))
 abs = _elementwise(np.abs, "abs", lambda g, ans, x: g * sign(x))
 sin = _elementwise(np.sin, "sin", lambda g, ans, x: g * cos(x))
@@ -65,13 +75,19 @@ relu = _elementwise(lambda x: np.maximum(x, 0), "relu",
 
 def _power_x(g, ans, x, y):
     if type(y) is not Tensor and np.ndim(y) == 0 and y != 0:  # x ** 2 and the like
-        return g * (y * x ** (y - 1))
+        if y >= 1:
+            return g * (y * x ** (y - 1))
+        # x ** 0.5 at x = 0: the derivative is +inf where the forward did not warn,
+        # so the rule does not warn "divide by zero" either (see sqrt).
+        with np.errstate(divide="ignore"):
+            return g * (y * x ** (y - 1))
     # d/dx x**0 = 0 everywhere (also at x = 0, where y * x**(y-1) would be nan).
     # The constants take ans's dtype: np.where makes Python floats float64, which
     # would turn the derivative of a float32 program into float64.
     dt = value(ans).dtype
     y0 = equal(y, 0)
-    safe = where(y0, dt.type(0), x ** where(y0, dt.type(1), y - 1))
+    with np.errstate(divide="ignore"):
+        safe = where(y0, dt.type(0), x ** where(y0, dt.type(1), y - 1))
     return g * (y * safe)
 
 
