@@ -272,9 +272,7 @@ def test_results_are_arrays_the_caller_owns():
     close(H, np.diag(6 * x), 0)
 
 
-# ----- known gaps (the lead owns transforms.py): strict xfails that turn red when fixed ------
-@pytest.mark.xfail(strict=True, reason="jacfwd assumes f returns one array: a pytree output "
-                   "is np.shape()d as a whole, giving a wrong structure silently")
+# ----- pytree outputs and arguments: the output structure outside, the argument inside -----
 def test_jacfwd_of_pytree_output():
     x = rng.standard_normal(3)
     J = cr.jacfwd(lambda x: {"a": x * 2.0, "b": cr.sum(x)})(x)
@@ -282,8 +280,6 @@ def test_jacfwd_of_pytree_output():
     close(J["b"], np.ones(3), 0)
 
 
-@pytest.mark.xfail(strict=True, reason="hessian = jacfwd(grad(f)) with a pytree argument: "
-                   "grad returns a pytree, which jacfwd does not handle")
 def test_hessian_of_pytree_argument_is_nested():
     x = rng.standard_normal(3)
     p = {"W": rng.standard_normal((2, 3)), "b": rng.standard_normal(2)}
@@ -292,8 +288,6 @@ def test_hessian_of_pytree_argument_is_nested():
     close(H["W"]["b"], np.transpose(H["b"]["W"], (1, 2, 0)), TIGHT)
 
 
-@pytest.mark.xfail(strict=True, reason="jacobian refuses pytree outputs (TypeError), though "
-                   "DESIGN.md allows pytree results")
 def test_jacobian_of_pytree_output():
     x = rng.standard_normal(3)
     J = cr.jacobian(lambda x: [x * 2.0, cr.sum(x)])(x)

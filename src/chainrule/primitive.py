@@ -108,6 +108,11 @@ class Primitive:
             tape = state.tape
             if tape is not None:
                 tape.append(out)
+            elif track:
+                # No transform running: the graph lives on until .backward(), so
+                # NumPy arrays among the inputs are copied (the caller may change
+                # them in place first). A transform differentiates before it returns.
+                out.args, out.kw = _owned(args, kw)
         else:
             out.op = out.args = out.kw = None
             out.requires_grad = False
@@ -176,6 +181,20 @@ class Each:
 _new = object.__new__
 
 
+def _owned(args, kw):
+    """(args, kw or None) with every NumPy array among them replaced by a copy."""
+    for a in args:
+        if type(a) is np.ndarray:
+            args = tuple(a.copy() if type(a) is np.ndarray else a for a in args)
+            break
+    if kw:
+        for a in kw.values():
+            if type(a) is np.ndarray:
+                kw = {k: a.copy() if type(a) is np.ndarray else a for k, a in kw.items()}
+                break
+    return args, kw or None
+
+
 def _debug_hooks(out, op, args):
     if state.record_where:
         from .anomaly import user_frame
@@ -190,7 +209,12 @@ def _jvp(op, out, args, vals, kw, track):
     rules = op.jvps
     # With a reverse trace active the rules see Tensors, so the tangent is
     # itself recorded (reverse over forward); its own ops carry no tangent.
-    ans, xs = (out, args) if track else (out.value, vals)
+    # They see a twin of ``out`` (same op, same inputs), not ``out`` itself:
+    # out.tangent referring back to out would be a reference cycle.
+    if track:
+        ans, xs = _twin(out), args
+    else:
+        ans, xs = out.value, vals
     state.forward_off = True
     try:
         tan = None
@@ -250,6 +274,26 @@ def _positional_count(fun):
     return n
 
 
+def _twin(v):
+    """A second vertex computing what ``v`` computes, from the same inputs."""
+    t = _new(Tensor)
+    t.value, t.op, t.args, t.kw = v.value, v.op, v.args, v.kw
+    t.requires_grad, t.tangent = True, None
+    if state.tape is not None:
+        state.tape.append(t)
+    return t
+
+
+def _describe(a):
+    if type(a) is Tensor or isinstance(a, np.ndarray):
+        return f"array of shape {np.shape(_value(a))}"
+    return repr(a)
+
+
+def _value(a):
+    return a.value if type(a) is Tensor else a
+
+
 def _shape_error(op, args, err):
-    shapes = ", ".join(str(np.shape(a.value if type(a) is Tensor else a)) for a in args)
-    return ShapeError(f"{op.name}: cannot apply to operands of shapes ({shapes}): {err}")
+    described = ", ".join(_describe(a) for a in args)
+    return ShapeError(f"{op.name}: cannot apply to ({described}): {err}")

@@ -61,7 +61,7 @@ def _as_float_array(x):
     return v
 
 
-def _leaf(x, requires_grad=True):
+def _leaf(x, requires_grad=True, copy=False):
     """A fresh leaf vertex for one input entry of a transform."""
     if type(x) is Tensor:
         if not (x.requires_grad or x.op is not None or x.tangent is not None):
@@ -73,7 +73,10 @@ def _leaf(x, requires_grad=True):
                 t.op, t.args, t.kw = identity, (x,), None
             state.tape.append(t)
             return t
-    t = Tensor(_as_float_array(x), requires_grad)
+    v = _as_float_array(x)
+    if copy and v is x:
+        v = v.copy()  # the caller may update x in place while the graph is alive
+    t = Tensor(v, requires_grad)
     state.tape.append(t)
     return t
 
@@ -88,13 +91,13 @@ def _argnums(argnums, nargs, name):
     return single, tuple(i % nargs for i in nums)
 
 
-def _trace_inputs(args, nums, requires_grad=True):
+def _trace_inputs(args, nums, requires_grad=True, copy=False):
     """Replace args[i] (i in nums) by pytrees of leaf Tensors; returns (args, leaves, defs)."""
     args = list(args)
     leaves, defs = [], []
     for i in nums:
         flat, tdef = flatten(args[i])
-        ls = [_leaf(x, requires_grad) for x in flat]
+        ls = [_leaf(x, requires_grad, copy) for x in flat]
         args[i] = unflatten(tdef, ls)
         leaves.append(ls)
         defs.append(tdef)
@@ -113,9 +116,9 @@ def _export(x):
     return x if _nested() else np.array(x)
 
 
-def _vjp_core(f, args, kwargs, nums):
+def _vjp_core(f, args, kwargs, nums, copy=False):
     with _Transform() as tr:
-        targs, leaves, defs = _trace_inputs(args, nums)
+        targs, leaves, defs = _trace_inputs(args, nums, copy=copy)
         out = f(*targs, **kwargs)
         vertices = tr.vertices()
     vertices.reverse()
@@ -206,7 +209,10 @@ def vjp(f, *primals):
         >>> vjp_fn(np.array([1.0, 2.0, 3.0]))
         (array([2., 4., 6.]),)
     """
-    out, outs, out_def, pullback = _vjp_core(f, primals, {}, tuple(range(len(primals))))
+    # vjp_fn outlives this call, so the inputs are copied: the caller may update
+    # them in place before calling it (grad's graph dies before it returns).
+    out, outs, out_def, pullback = _vjp_core(f, primals, {}, tuple(range(len(primals))),
+                                             copy=True)
 
     def vjp_fn(cotangent):
         cts, ct_def = flatten(cotangent)
@@ -268,15 +274,39 @@ def jvp(f, primals, tangents):
     return _export_tree(out), unflatten(odef, touts)
 
 
-def _out_array(out):
-    if isinstance(out, (dict, list, tuple)):
-        raise TypeError("jacobian: f must return a single array; for several outputs, "
-                        "take the jacobian of each")
-    return out.value if type(out) is Tensor else np.asarray(out)
+def _float_dtype(v):
+    return v.dtype if v.dtype.kind in "fc" else np.dtype(np.float64)
+
+
+def _assemble(out_def, out_shapes, in_defs, in_shapes, single, block):
+    """A Jacobian pytree: the output's structure outside, the arguments' inside.
+
+    ``block(o, a, j)`` gives the block d out_o / d (leaf j of argument a), of
+    shape out_shapes[o] + in_shapes[a][j].
+    """
+    per_out = []
+    for o in range(len(out_shapes)):
+        per_arg = [unflatten(in_defs[a], [block(o, a, j) for j in range(len(in_shapes[a]))])
+                   for a in range(len(in_defs))]
+        per_out.append(per_arg[0] if single else tuple(per_arg))
+    return unflatten(out_def, per_out)
+
+
+def _inputs(args, nums):
+    """(tree definitions, leaf shapes) of the differentiated arguments."""
+    defs, shapes = [], []
+    for i in nums:
+        flat, tdef = flatten(args[i])
+        defs.append(tdef)
+        shapes.append([np.shape(_value(x)) for x in flat])
+    return defs, shapes
 
 
 def jacobian(f, argnums=0):
     """Reverse-mode Jacobian: shape out.shape + arg.shape (one backward pass per output entry).
+
+    Pytrees in and out: the result has the output's structure, each leaf holding
+    the argument's structure (as in JAX).
 
     Example:
         >>> import numpy as np, chainrule as cr
@@ -286,26 +316,23 @@ def jacobian(f, argnums=0):
     """
     def wrapper(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "jacobian")
-        out, outs, _, pullback = _vjp_core(f, args, kwargs, nums)
-        oval = _out_array(out)
-        if oval.size == 0:
-            raise ValueError("jacobian: f returned an empty array")
-        rows = []
-        for k in range(oval.size):
-            e = np.zeros(oval.size, dtype=oval.dtype if oval.dtype.kind == "f" else float)
-            e[k] = 1.0
-            rows.append(pullback([e.reshape(oval.shape)]))
-        results = []
-        for a in range(len(nums)):
-            flats = [flatten(r[a]) for r in rows]
-            tdef = flats[0][1]
-            leaves = []
-            for j in range(len(flats[0][0])):
-                col = [fl[0][j] for fl in flats]
-                lshape = np.shape(_value(col[0]))
-                leaves.append(_reshape(_stack(col, lshape), oval.shape + lshape))
-            results.append(unflatten(tdef, leaves))
-        return results[0] if single else tuple(results)
+        in_defs, in_shapes = _inputs(args, nums)
+        out, outs, out_def, pullback = _vjp_core(f, args, kwargs, nums)
+        ovals = [np.asarray(_value(o)) for o in outs]
+        rows = []  # rows[o][k][a] = the leaves of d out_o[k] / d argument a
+        for o, ov in enumerate(ovals):
+            rows.append([])
+            for k in range(ov.size):
+                cts = [np.zeros(v.shape, _float_dtype(v)) for v in ovals]
+                cts[o].reshape(-1)[k] = 1.0
+                rows[o].append([flatten(g)[0] for g in pullback(cts)])
+
+        def block(o, a, j):
+            shape = ovals[o].shape + in_shapes[a][j]
+            if not rows[o]:
+                return np.zeros(shape)
+            return _reshape(_stack([r[a][j] for r in rows[o]], in_shapes[a][j]), shape)
+        return _assemble(out_def, [v.shape for v in ovals], in_defs, in_shapes, single, block)
     return wrapper
 
 
@@ -313,31 +340,46 @@ def jacfwd(f, argnums=0):
     """Forward-mode Jacobian (one JVP per input entry); same result as ``jacobian``."""
     def wrapper(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "jacfwd")
-        results = []
-        for i in nums:
-            flat, tdef = flatten(args[i])
-            leaves = []
-            for j, x in enumerate(flat):
-                xv = x.value if type(x) is Tensor else _as_float_array(x)
-                cols = []
-                for k in range(xv.size):
-                    e = np.zeros(xv.size, dtype=xv.dtype)
-                    e[k] = 1.0
-                    tangents = [np.zeros_like(_as_float_array(_value(y))) for y in flat]
-                    tangents[j] = e.reshape(xv.shape)
+        in_defs, in_shapes = _inputs(args, nums)
+        primals = [args[i] for i in nums]
+        zeros = [[np.zeros(np.shape(_value(x)), _float_dtype(_as_float_array(_value(x))))
+                  for x in flatten(p)[0]] for p in primals]
 
-                    def g(*a, _i=i):
-                        full = list(args)
-                        full[_i] = a[0]
-                        return f(*full, **kwargs)
-                    out, t = jvp(g, (unflatten(tdef, flat),), (unflatten(tdef, tangents),))
-                    cols.append(t)
-                oshape = np.shape(_value(out))
-                stacked = _stack(cols, oshape)  # (n_in, *out_shape)
-                moved = _move_first_last(stacked, len(oshape))
-                leaves.append(_reshape(moved, oshape + xv.shape))
-            results.append(unflatten(tdef, leaves))
-        return results[0] if single else tuple(results)
+        def g(*ps):
+            full = list(args)
+            for i, p in zip(nums, ps):
+                full[i] = p
+            return f(*full, **kwargs)
+
+        def push(a, j, k):
+            """The output tangents for the basis tangent e_k of leaf j of argument a."""
+            tangents = [list(z) for z in zeros]
+            e = np.zeros_like(tangents[a][j])
+            e.reshape(-1)[k] = 1.0
+            tangents[a][j] = e
+            out, t = jvp(g, primals, [unflatten(d, ts) for d, ts in zip(in_defs, tangents)])
+            return out, flatten(t)[0]
+
+        cols = {}  # cols[a, j] = per input entry, the list of output-leaf tangents
+        out = None
+        for a in range(len(nums)):
+            for j, shape in enumerate(in_shapes[a]):
+                cols[a, j] = []
+                for k in range(int(np.prod(shape, dtype=int))):
+                    out, t = push(a, j, k)
+                    cols[a, j].append(t)
+        if out is None:  # every argument is empty: still need the output's structure
+            out = jvp(g, primals, [unflatten(d, z) for d, z in zip(in_defs, zeros)])[0]
+        outs, out_def = flatten(out)
+        out_shapes = [np.shape(_value(o)) for o in outs]
+
+        def block(o, a, j):
+            shape = out_shapes[o] + in_shapes[a][j]
+            if not cols[a, j]:
+                return np.zeros(shape)
+            stacked = _stack([c[o] for c in cols[a, j]], out_shapes[o])  # (n_in, *out)
+            return _reshape(_move_first_last(stacked, len(out_shapes[o])), shape)
+        return _assemble(out_def, out_shapes, in_defs, in_shapes, single, block)
     return wrapper
 
 
