@@ -168,8 +168,9 @@ def _add_train(sub):
                    help="learning rate over steps t: constant; inverse-time "
                         "eta0/(1+t/tau); step (halve every --decay epochs); cosine to 0 over "
                         "the run (default: %(default)s)")
-    p.add_argument("--decay", type=_positive_float, default=1.0, metavar="EPOCHS",
-                   help="tau of inverse-time and the period of step, in epochs (default: 1)")
+    p.add_argument("--decay", type=_positive_float, metavar="EPOCHS",
+                   help="tau of inverse-time (default: 1 epoch) and the period of step "
+                        "(default: a quarter of --epochs), in epochs")
     p.add_argument("--momentum", type=_momentum, default=d["momentum"], metavar="MU",
                    help="momentum of --optimizer momentum (default: %(default)s)")
     p.add_argument("--nesterov", action="store_true",
@@ -346,9 +347,10 @@ def _fit(args, config, model, train, test) -> dict:
 
     (X_train, y_train), (X_test, y_test) = train, test
     steps_per_epoch = -(-len(X_train) // args.batch_size)
-    schedule = optim.make_schedule(args.schedule, config["lr"],
-                                   total_steps=args.epochs * steps_per_epoch,
-                                   decay_steps=args.decay * steps_per_epoch)
+    decay = config["decay_epochs"]
+    schedule = optim.make_schedule(
+        args.schedule, config["lr"], total_steps=args.epochs * steps_per_epoch,
+        decay_steps=None if decay is None else decay * steps_per_epoch)
     opt = _make_optimizer(args, model, schedule)
     replace = config["sampling"] == "uniform"
     order_rng = np.random.default_rng([args.seed, 1])
@@ -380,13 +382,21 @@ def _train_config(args) -> dict:
     return {
         "dataset": args.dataset, "target": args.target, "hidden": list(args.hidden),
         "activation": args.activation, "optimizer": args.optimizer, "lr": lr,
-        "schedule": args.schedule, "decay_epochs": args.decay,
+        "schedule": args.schedule, "decay_epochs": _decay_epochs(args),
         "momentum": args.momentum if args.optimizer == "momentum" else 0.0,
         "nesterov": args.nesterov, "weight_decay": args.weight_decay,
         "batch_size": args.batch_size,
         "sampling": args.sampling or ("uniform" if args.batch_size == 1 else "shuffle"),
         "epochs": args.epochs, "seed": args.seed, "test_fraction": args.test_fraction,
     }
+
+
+def _decay_epochs(args):
+    if args.schedule == "inverse-time":
+        return args.decay or 1.0
+    if args.schedule == "step":
+        return args.decay or max(1.0, args.epochs / 4)
+    return None
 
 
 def _make_optimizer(args, model, schedule):
