@@ -16,11 +16,13 @@ from .check import gradcheck
 from .jit import jit
 from .transforms import grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
 
+from . import nn, optim  # noqa: E402  (they use the names above)
+
 __version__ = "0.1.0"
 
 __all__ = list(_ops_all) + [
     "ChainruleError", "GradcheckError", "JitError", "NonScalarError", "jit", "RuleError", "ShapeError",
     "Primitive", "primitive", "Tensor", "tensor",
-    "AnomalyError", "detect_anomaly", "gradcheck",
+    "AnomalyError", "detect_anomaly", "gradcheck", "nn", "optim",
     "grad", "hessian", "hvp", "jacfwd", "jacobian", "jvp", "value_and_grad", "vjp",
 ]
