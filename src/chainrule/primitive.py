@@ -185,7 +185,7 @@ def _owned(args, kw):
     """(args, kw or None) with every NumPy array among them replaced by a copy."""
     for a in args:
         if type(a) is np.ndarray:
-            args = tuple(a.copy() if type(a) is np.ndarray else a for a in args)
+            args = tuple([a.copy() if type(a) is np.ndarray else a for a in args])
             break
     if kw:
         for a in kw.values():
