@@ -14,7 +14,7 @@ import numpy as np
 
 from .backward import Handed, backward_pass
 from .errors import NonScalarError
-from .primitive import Primitive
+from .primitive import Primitive, _owned
 from .pytree import flatten, unflatten
 from .state import state
 from .tensor import Tensor
@@ -121,6 +121,10 @@ def _vjp_core(f, args, kwargs, nums, copy=False):
         targs, leaves, defs = _trace_inputs(args, nums, copy=copy)
         out = f(*targs, **kwargs)
         vertices = tr.vertices()
+    if copy:  # the pullback outlives this call: so must the NumPy constants f used
+        for v in vertices:
+            if v.args is not None:
+                v.args, v.kw = _owned(v.args, v.kw)
     vertices.reverse()
     outs, out_def = flatten(out)
     stop = {v for ls in leaves for v in ls if v.op is not None}
