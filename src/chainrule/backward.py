@@ -34,6 +34,7 @@ def backward_pass(vertices, seeds, create_graph=False, keep=False, stop=None):
     p = dict(seeds)
     kept = {}
     take = p.get if keep else p.pop
+    stop = stop or None  # an empty set would cost a lookup per vertex
     anomaly = hooks.active and state.anomaly  # detect_anomaly: check every message
     for v in vertices:
         g = take(v, None)
@@ -46,6 +47,8 @@ def backward_pass(vertices, seeds, create_graph=False, keep=False, stop=None):
         args = v.args
         if create_graph:
             ans, xs = v, args
+        elif len(args) == 1:  # (the commonest case, inlined: this loop is the hot path)
+            ans, xs = v.value, (args[0].value,)
         else:
             ans = v.value
             xs = _values(args)
