@@ -93,7 +93,8 @@ min = _extremum(np.min, "min")
 
 
 def _logsumexp_fun(x, axis=None, keepdims=False):
-    m = np.max(x, axis=axis, keepdims=True)
+    # initial=-inf: an empty slice has logsumexp log(0) = -inf (as in PyTorch), not an error
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     m = np.where(np.isfinite(m), m, 0)  # all -inf (or an inf) along axis: shift by 0
     with np.errstate(divide="ignore"):
         s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
