@@ -31,6 +31,7 @@ class Module:
     parameter names to values (Tensors or arrays); calling the module fills it in.
 
     Example:
+        >>> import numpy as np, chainrule as cr
         >>> class Affine(Module):
         ...     def __init__(self):
         ...         super().__init__()

@@ -10,6 +10,7 @@ that still references the old value is left intact) or plain NumPy arrays (updat
 place, so the caller's dict and any other reference to the array see the new values).
 
 Example (the notes' algorithm, one step):
+    >>> import numpy as np, chainrule as cr
     >>> W = cr.tensor(np.ones(2), requires_grad=True)
     >>> opt = SGD({"W": W}, lr=0.5)
     >>> cr.sum(W * W).backward(); opt.step()     # W <- W - 0.5 * 2W
