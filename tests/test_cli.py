@@ -253,10 +253,10 @@ def test_evaluate_with_labels_the_model_does_not_know(tmp_path, model_file, caps
 
 def test_evaluate_other_csv_scores_all_rows(tmp_path, model_file, capsys):
     p = tmp_path / "other.csv"
-    p.write_text("f1,f2,f3,kind\n4,0,0,ant\n0,0,4,cat\n")
+    p.write_text("f1,kind,f2,f3\n4,ant,0,0\n0,cat,0,4\n")  # the training run's label column
     rc, out, err = run(["evaluate", model_file, "--dataset", str(p)], capsys)
     assert rc == 0, err
-    assert "all 2 rows" in out and "accuracy" in out
+    assert "all 2 rows" in out and "accuracy 100.00% (2/2)" in out
 
 
 @pytest.mark.parametrize("kind", ["missing", "junk", "foreign", "truncated", "pickled"])

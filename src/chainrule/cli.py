@@ -222,14 +222,15 @@ def _add_explain(sub):
         explain_cli = importlib.import_module(name)
     except ModuleNotFoundError as e:
         if e.name != name:
-            return _add_explain_stub(sub, f"it failed to load ({e})")
-        return _add_explain_stub(sub, "it is not available yet in this version")
+            return _add_explain_stub(sub, f"unavailable: it failed to load ({e})")
+        return _add_explain_stub(sub, "not available yet (chainrule.explain_cli is missing)")
     except Exception as e:  # a bug there must not take train/evaluate down with it
-        return _add_explain_stub(sub, f"it failed to load ({type(e).__name__}: {e})")
+        return _add_explain_stub(sub, f"unavailable: it failed to load "
+                                      f"({type(e).__name__}: {e})")
     made = explain_cli.add_parser(sub)
     p = made if isinstance(made, argparse.ArgumentParser) else sub.choices.get("explain")
     if p is None:
-        return _add_explain_stub(sub, "its module did not register a parser")
+        return _add_explain_stub(sub, "unavailable: its module registered no parser")
     p.set_defaults(func=_run_explain(explain_cli.run))
 
 
@@ -239,7 +240,7 @@ def _add_explain_stub(sub, why):
     p.add_argument("rest", nargs=argparse.REMAINDER)
 
     def unavailable(args):
-        raise UsageError(f"'chainrule explain' is unavailable: {why}")
+        raise UsageError(f"'chainrule explain' is {why}")
     p.set_defaults(func=unavailable)
 
 
@@ -517,8 +518,10 @@ def cmd_evaluate(args) -> int:
     if not dataset:
         raise UsageError("the model does not record its dataset; pass --dataset")
     target = args.target
-    if target is None and dataset.lower().endswith(".csv") and dataset == trained_on.get("name"):
-        target = trained_on.get("target")
+    if target is None and dataset.lower().endswith(".csv"):
+        recorded = trained_on.get("target")  # the training run's label column, if this CSV has it
+        if recorded and recorded in data.csv_header(dataset):
+            target = recorded
     ds = data.load_dataset(dataset, target, min_classes=1)
     d = model.sizes[0]
     if ds.n_features != d:

@@ -10,10 +10,10 @@ Example:
 """
 
 from .preprocess import Standardizer, minibatches, train_test_split
-from .sources import (SKLEARN_DATASETS, DataError, Dataset, encode_labels, load_csv,
-                      load_dataset, load_npz)
+from .sources import (SKLEARN_DATASETS, DataError, Dataset, csv_header, encode_labels,
+                      load_csv, load_dataset, load_npz)
 
 __all__ = [
-    "SKLEARN_DATASETS", "DataError", "Dataset", "Standardizer", "encode_labels", "load_csv",
-    "load_dataset", "load_npz", "minibatches", "train_test_split",
+    "SKLEARN_DATASETS", "DataError", "Dataset", "Standardizer", "csv_header", "encode_labels",
+    "load_csv", "load_dataset", "load_npz", "minibatches", "train_test_split",
 ]

@@ -196,6 +196,20 @@ def load_csv(path: str, target: str | None = None) -> Dataset:
     return Dataset(X, y, classes, [header[j] for j in feat_cols], path, header[t])
 
 
+def csv_header(path: str) -> list:
+    """The stripped column names of a CSV file's header row (first non-blank line)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            for row in csv.reader(f):
+                if any(c.strip() for c in row):
+                    return [c.strip() for c in row]
+    except FileNotFoundError:
+        raise DataError(f"file not found: {path}") from None
+    except (OSError, csv.Error, UnicodeDecodeError) as e:
+        raise DataError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+    return []
+
+
 def _target_column(path: str, header: list, target: str | None) -> int:
     if target is None:
         return len(header) - 1
