@@ -139,7 +139,16 @@ def _inside(x, lo, hi):
     return logical_and(greater_equal(x, lo), less_equal(x, hi))
 
 
-clip = _elementwise(_clip_fun, "clip",
-                    lambda g, ans, x, lo=None, hi=None: g * _inside(x, lo, hi),
-                    lambda g, ans, x, lo=None, hi=None: g * less(x, lo),
-                    lambda g, ans, x, lo=None, hi=None: g * greater(x, hi))
+_clip = _elementwise(_clip_fun, "clip",
+                     lambda g, ans, x, lo=None, hi=None: g * _inside(x, lo, hi),
+                     lambda g, ans, x, lo=None, hi=None: g * less(x, lo),
+                     lambda g, ans, x, lo=None, hi=None: g * greater(x, hi))
+
+
+def clip(x, a_min=None, a_max=None):
+    """np.clip: x limited to [a_min, a_max] (either bound may be None).
+
+    The bounds are passed on positionally: the rules are per positional input,
+    so a bound given by keyword (NumPy's names) still gets its gradient.
+    """
+    return _clip(x, a_min, a_max)
