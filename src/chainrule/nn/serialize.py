@@ -78,7 +78,7 @@ def load_model(path: str):
         raise ModelFileError(f"model file not found: {path}") from None
     except IsADirectoryError:
         raise ModelFileError(f"{path} is a directory, not a model file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+    except _UNREADABLE as e:
         raise ModelFileError(f"{path}: not a chainrule model (not a readable .npz file: "
                              f"{_reason(e)})") from None
     if not isinstance(z, np.lib.npyio.NpzFile):
@@ -89,9 +89,15 @@ def load_model(path: str):
             return _read(path, z)
     except ModelFileError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile,
-            zlib.error) as e:
+    except _UNREADABLE + (KeyError, TypeError) as e:
         raise ModelFileError(f"{path}: corrupt model file ({_reason(e)})") from None
+
+
+# What zipfile and NumPy raise for a damaged archive: a flipped byte in a zip header
+# can also give NotImplementedError (unknown compression method or zip version) or
+# RuntimeError (the member looks encrypted).
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,
+               NotImplementedError, RuntimeError)
 
 
 def _read(path, z):
