@@ -14,6 +14,7 @@ import hashlib
 import math
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -227,6 +228,13 @@ def _target_column(path: str, header: list, target: str | None) -> int:
     return k % len(header)
 
 
+# What zipfile and NumPy raise for a damaged archive: besides BadZipFile, a corrupt
+# deflate stream gives zlib.error, and a flipped byte in a zip header NotImplementedError
+# (unknown compression method or zip version) or RuntimeError (the member looks encrypted).
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,
+               NotImplementedError, RuntimeError)
+
+
 def load_npz(path: str) -> Dataset:
     """Read arrays ``X`` (n, d) and ``y`` (n,) from an .npz file, never unpickling anything."""
     try:
@@ -235,7 +243,7 @@ def load_npz(path: str) -> Dataset:
         raise DataError(f"file not found: {path}") from None
     except IsADirectoryError:
         raise DataError(f"{path} is a directory, not an .npz file") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+    except _UNREADABLE as e:
         raise DataError(f"{path}: not a readable .npz file ({_reason(e)})") from None
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise DataError(f"{path}: holds a single array, expected an .npz archive "
@@ -248,7 +256,7 @@ def load_npz(path: str) -> Dataset:
         try:
             X = z["X"]
             y_raw = z["y"]
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        except _UNREADABLE as e:
             raise DataError(f"{path}: cannot read arrays X, y ({_reason(e)})") from None
     if X.ndim != 2:
         raise DataError(f"{path}: X must be 2-D (rows x features), got shape {X.shape}")
