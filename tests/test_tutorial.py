@@ -26,12 +26,7 @@ def test_tutorial_has_snippets():
 
 
 def test_tutorial_runs(monkeypatch, tmp_path, capsys):
-    # The Graph API is public as cr.trace / cr.Graph once __init__.py exports it;
-    # until then the tutorial runs against chainrule.graph directly.
-    if not hasattr(cr, "trace"):
-        monkeypatch.setattr(cr, "trace", graph.trace, raising=False)
-    if not hasattr(cr, "Graph"):
-        monkeypatch.setattr(cr, "Graph", graph.Graph, raising=False)
+    assert cr.trace is graph.trace and cr.Graph is graph.Graph  # the public names
     monkeypatch.chdir(tmp_path)
     globs = {"__name__": "tutorial"}
     parser = doctest.DocTestParser()

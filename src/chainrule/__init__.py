@@ -13,6 +13,8 @@ from .primitive import Primitive, primitive
 from .tensor import Tensor, tensor
 from .anomaly import AnomalyError, detect_anomaly
 from .check import gradcheck
+from .explain import GraphvizNotFound
+from .graph import Graph, GraphError, TooManyPathsError, Vertex, trace
 from .jit import jit
 from .transforms import grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
 
@@ -24,5 +26,6 @@ __all__ = list(_ops_all) + [
     "ChainruleError", "GradcheckError", "JitError", "NonScalarError", "jit", "RuleError", "ShapeError",
     "Primitive", "primitive", "Tensor", "tensor",
     "AnomalyError", "detect_anomaly", "gradcheck", "nn", "optim",
+    "Graph", "GraphError", "TooManyPathsError", "Vertex", "trace", "GraphvizNotFound",
     "grad", "hessian", "hvp", "jacfwd", "jacobian", "jvp", "value_and_grad", "vjp",
 ]
