@@ -96,15 +96,24 @@ def load_model(path: str):
 # What zipfile and NumPy raise for a damaged archive: a flipped byte in a zip header
 # can also give NotImplementedError (unknown compression method or zip version) or
 # RuntimeError (the member looks encrypted).
+# A header may also declare an array far larger than the file (MemoryError).
 _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,
-               NotImplementedError, RuntimeError)
+               NotImplementedError, RuntimeError, MemoryError)
+
+
+def _member(path, z, key):
+    """z[key] as an array (NumPy hands back the raw bytes of a member that is not .npy)."""
+    v = z[key]
+    if not isinstance(v, np.ndarray):
+        raise ModelFileError(f"{path}: corrupt model file ({key!r} is not a NumPy array)")
+    return v
 
 
 def _read(path, z):
     if "meta" not in z.files:
         raise ModelFileError(f"{path}: not a chainrule model (an .npz file without "
                              "chainrule metadata)")
-    raw = z["meta"]
+    raw = _member(path, z, "meta")
     if raw.shape != () or raw.dtype.kind != "U":
         raise ModelFileError(f"{path}: not a chainrule model (its 'meta' entry is not text)")
     try:
@@ -131,7 +140,7 @@ def _read(path, z):
         key = f"param:{name}"
         if key not in z.files:
             raise ModelFileError(f"{path}: corrupt model file (parameter {name!r} is missing)")
-        v = z[key]
+        v = _member(path, z, key)
         if v.shape != p.value.shape or v.dtype.kind != "f":
             raise ModelFileError(f"{path}: corrupt model file (parameter {name!r} has shape "
                                  f"{v.shape} and dtype {v.dtype}; expected {p.value.shape} "
@@ -143,7 +152,7 @@ def _read(path, z):
     for key in ("preprocess:mean", "preprocess:scale"):
         if key not in z.files:
             raise ModelFileError(f"{path}: corrupt model file ({key!r} is missing)")
-        v = z[key]
+        v = _member(path, z, key)
         if v.shape != (d,) or v.dtype.kind != "f":
             raise ModelFileError(f"{path}: corrupt model file ({key!r} has shape {v.shape}, "
                                  f"expected ({d},))")
