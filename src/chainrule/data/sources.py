@@ -231,8 +231,9 @@ def _target_column(path: str, header: list, target: str | None) -> int:
 # What zipfile and NumPy raise for a damaged archive: besides BadZipFile, a corrupt
 # deflate stream gives zlib.error, and a flipped byte in a zip header NotImplementedError
 # (unknown compression method or zip version) or RuntimeError (the member looks encrypted).
+# A header may also declare an array far larger than the file (MemoryError).
 _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,
-               NotImplementedError, RuntimeError)
+               NotImplementedError, RuntimeError, MemoryError)
 
 
 def load_npz(path: str) -> Dataset:
@@ -258,14 +259,18 @@ def load_npz(path: str) -> Dataset:
             y_raw = z["y"]
         except _UNREADABLE as e:
             raise DataError(f"{path}: cannot read arrays X, y ({_reason(e)})") from None
+    if not (isinstance(X, np.ndarray) and isinstance(y_raw, np.ndarray)):
+        # NumPy hands back the raw bytes of a member that is not an .npy file
+        raise DataError(f"{path}: X and y must be arrays saved with np.savez "
+                        "(a member is not an .npy file)")
     if X.ndim != 2:
         raise DataError(f"{path}: X must be 2-D (rows x features), got shape {X.shape}")
     if y_raw.ndim != 1:
         raise DataError(f"{path}: y must be 1-D (one label per row), got shape {y_raw.shape}")
     if len(y_raw) != len(X):
         raise DataError(f"{path}: X has {len(X)} rows but y has {len(y_raw)} labels")
-    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise DataError(f"{path}: X must be numeric, got dtype {X.dtype}")
+    if X.dtype.kind not in "biuf":  # not complex (the cast would drop the imaginary part)
+        raise DataError(f"{path}: X must be real numbers, got dtype {X.dtype}")
     X = X.astype(np.float64)
     bad = np.argwhere(~np.isfinite(X))
     if len(bad):
