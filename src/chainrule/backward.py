@@ -121,8 +121,8 @@ def _private_view(g):
     out that view is as safe as handing out the product, and saves a copy.
     """
     base = g.base
-    # 2 references: the view's own and getrefcount's argument (CPython)
-    return type(base) is np.ndarray and base.base is None and sys.getrefcount(base) <= 2
+    # 3 references: the view's own, the local name `base`, getrefcount's argument (CPython)
+    return type(base) is np.ndarray and base.base is None and sys.getrefcount(base) <= 3
 
 
 def _values(args):

@@ -101,6 +101,8 @@ class jit:
 
 
 def _signature(x):
+    if type(x) is np.ndarray:  # the common case first: this runs for every leaf, every call
+        return (x.shape, x.dtype.str)
     if type(x) is Tensor:
         x = x.value
     if isinstance(x, _STATIC):
@@ -178,8 +180,16 @@ def _trace(fun, leaves, treedef, kwargs):
     return _Program(replay, source, dynamic, out_def, out_fixed)
 
 
+def _axes(v):
+    """The axes argument of a recorded transpose (positional or keyword, or None)."""
+    if len(v.args) > 1:
+        return v.args[1]
+    return (v.kw or {}).get("axes")
+
+
 def _compile(fun, inputs, vertices, outs):
     """Straight-line Python source for the recorded vertices the outputs need."""
+    from .ops.shape import transpose
     from .transforms import identity
     needed = {id(o) for o in outs if type(o) is Tensor}
     keep = []
@@ -217,8 +227,11 @@ def _compile(fun, inputs, vertices, outs):
             names[id(v)] = ref(v.args[0])
             continue
         else:
-            call = f"{const(v.op.fun, 'f')}({', '.join(ref(a) for a in v.args)}"
-            call += f", **{const(v.kw, 'k')})" if v.kw else ")"
+            if v.op is transpose:  # a view: the method call skips two Python frames
+                call = f"{ref(v.args[0])}.transpose({const(_axes(v))})"
+            else:
+                call = f"{const(v.op.fun, 'f')}({', '.join(ref(a) for a in v.args)}"
+                call += f", **{const(v.kw, 'k')})" if v.kw else ")"
             if v.value.ndim == 0:  # NumPy gives scalars for 0-d results; keep arrays
                 call = f"_asarray({call})"
             lines.append(f"    {target} = {call}  # {v.op.name}")

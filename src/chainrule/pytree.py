@@ -5,6 +5,8 @@ and a ``treedef`` from which ``unflatten`` rebuilds the same structure.
 Anything that is not a dict, list or tuple is a leaf.
 """
 
+import numpy as np
+
 _LEAF = "leaf"
 
 
@@ -16,11 +18,15 @@ def flatten(tree):
 
 
 def _flatten(tree, leaves):
-    if isinstance(tree, dict):
+    t = type(tree)
+    if t is np.ndarray or t is float:  # the common leaves first: transforms and cr.jit
+        leaves.append(tree)            # flatten their arguments at every call
+        return _LEAF
+    if t is dict or isinstance(tree, dict):
         keys = tuple(sorted(tree))
-        return ("dict", keys, tuple(_flatten(tree[k], leaves) for k in keys))
-    if isinstance(tree, (list, tuple)):
-        return ("seq", type(tree), tuple(_flatten(t, leaves) for t in tree))
+        return ("dict", keys, tuple([_flatten(tree[k], leaves) for k in keys]))
+    if t is tuple or t is list or isinstance(tree, (list, tuple)):
+        return ("seq", t, tuple([_flatten(x, leaves) for x in tree]))
     leaves.append(tree)
     return _LEAF
 
@@ -32,7 +38,7 @@ def unflatten(treedef, leaves):
 
 
 def _unflatten(treedef, it):
-    if treedef == _LEAF:
+    if treedef is _LEAF:
         return next(it)
     kind, meta, children = treedef
     if kind == "dict":

@@ -7,6 +7,7 @@ added are summed away by the engine's shared un-broadcast.
 import numpy as np
 
 from ..primitive import Primitive
+from ..tensor import Tensor
 from ._util import shape_of
 from .shape import expand_dims, squeeze, swapaxes_last
 
@@ -30,7 +31,17 @@ def _vjp_b(g, ans, a, b):
         return expand_dims(a, -1) * expand_dims(g, -2)     # (k, 1) x (..., 1, m)
     if nb == 1:
         return squeeze(matmul(expand_dims(g, -2), a), -2)  # (..., k) summed to (k)
+    if na == 2 and nb == 2 and _is_transposed(b):
+        # b is a transposed view (x @ W.T): give its gradient the same layout, so that
+        # d/dW = (g^T a) comes out C-contiguous like W and the update W -= eta dW is
+        # contiguous (a strided update of a 256x784 W costs twice as much).
+        return swapaxes_last(matmul(swapaxes_last(g), a))
     return matmul(swapaxes_last(a), g)
+
+
+def _is_transposed(b):
+    f = (b.value if type(b) is Tensor else b).flags
+    return f.f_contiguous and not f.c_contiguous
 
 
 matmul = Primitive(np.matmul, "matmul", broadcasts=True)

@@ -18,10 +18,9 @@ def _shifted(x, axis):
 
 
 def _log_softmax_fun(x, axis=-1):
-    x = np.asarray(x)
-    z = _shifted(x, axis)
-    with np.errstate(divide="ignore"):
-        return z - np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
+    z = _shifted(np.asarray(x), axis)
+    # the sum is >= 1 (the maximum contributes exp(0)), or nan: log never sees 0
+    return z - np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
 
 
 def _softmax_fun(x, axis=-1):

@@ -29,8 +29,8 @@ def _sum_fun(x, axis=None, keepdims=False):
 def _mean_fun(x, axis=None, keepdims=False):
     if type(x) is np.ndarray and x.dtype.kind == "f" and x.size:
         # ndarray.mean goes through a slow Python helper; same result, a third of the time
-        return np.true_divide(np.add.reduce(x, axis=axis, keepdims=keepdims),
-                              x.dtype.type(_count(x, axis)))
+        n = x.size if axis is None else _count(x, axis)
+        return np.true_divide(np.add.reduce(x, axis=axis, keepdims=keepdims), x.dtype.type(n))
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
