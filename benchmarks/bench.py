@@ -71,7 +71,7 @@ def chain(n, repeat):
         builders["PyTorch eager"] = peers.chain_torch
     if have("autograd"):
         builders["HIPS autograd"] = peers.chain_autograd
-    return {name: timeit(b(x0, n), 1, repeat) / n for name, b in builders.items()}
+    return {name: timeit(b(x0, n), 3, repeat) / n for name, b in builders.items()}
 
 
 MEMORY_CHILD = r"""
@@ -135,7 +135,7 @@ def main():
            res["64-32-10, batch 1"], "us/step", 1e6)
     res["784-256-10, batch 128"] = network(784, 256, 10, 128, 10, rep)
     report("784-256-10, batch 128: one SGD step", res["784-256-10, batch 128"], "us/step", 1e6)
-    res["chain"] = chain(20000, rep)
+    res["chain"] = chain(2000, 3 * rep)
     report("chain of tanh and *, 10 elements: record + backward per op",
            res["chain"], "us/op", 1e6)
     if not a.skip_memory:
