@@ -183,8 +183,18 @@ _concat.vjps = Each(_concat_vjp)
 _concat.jvps = _join_jvp(_concat)
 
 
+# A join's rule for input k is called with all n inputs, so one vertex joining n
+# arrays costs O(n^2) in the backward pass (and in forward mode). Longer joins are
+# recorded as a tree of joins of at most _JOIN inputs: O(n) rule work, log n copies.
+_JOIN = 64
+
+
 def concatenate(arrays, axis=0):
     """Join a sequence of arrays along an existing axis (np.concatenate)."""
+    arrays = list(arrays)
+    while len(arrays) > _JOIN:
+        arrays = [_concat(*arrays[i:i + _JOIN], axis=axis)
+                  for i in range(0, len(arrays), _JOIN)]
     return _concat(*arrays, axis=axis)
 
 
@@ -206,6 +216,10 @@ _stack.jvps = _join_jvp(_stack)
 
 def stack(arrays, axis=0):
     """Join a sequence of same-shaped arrays along a new axis (np.stack)."""
+    arrays = list(arrays)
+    if len(arrays) > _JOIN:  # stacks of chunks, joined along the new axis (see _JOIN)
+        return concatenate([_stack(*arrays[i:i + _JOIN], axis=axis)
+                            for i in range(0, len(arrays), _JOIN)], axis=axis)
     return _stack(*arrays, axis=axis)
 
 
