@@ -17,7 +17,7 @@ Example:
 import numpy as np
 
 from .errors import NonScalarError
-from .state import state
+from .state import paused_gc, state
 
 
 class Tensor:
@@ -189,7 +189,8 @@ class Tensor:
             raise ValueError(
                 "backward() on a tensor that does not depend on any tensor with "
                 "requires_grad=True; create inputs with cr.tensor(x, requires_grad=True).")
-        p = backward_pass(reverse_topological(self), {self: gradient}, create_graph)
+        with paused_gc():
+            p = backward_pass(reverse_topological(self), {self: gradient}, create_graph)
         handed = Handed([gradient])
         for v, g in p.items():
             if v.op is None and v.requires_grad:

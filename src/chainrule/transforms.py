@@ -16,7 +16,7 @@ from .backward import Handed, backward_pass
 from .errors import NonScalarError
 from .primitive import Primitive, _owned
 from .pytree import flatten, unflatten
-from .state import state
+from .state import paused_gc, state
 from .tensor import Tensor
 
 # A transform's leaf that wraps a value of an outer transform: identity, so the
@@ -172,20 +172,25 @@ def value_and_grad(f, argnums=0):
         (array(8.), array(12.))
     """
     def wrapper(*args, **kwargs):
-        single, nums = _argnums(argnums, len(args), "grad")
-        out, outs, _, pullback = _vjp_core(f, args, kwargs, nums)
-        if len(outs) != 1 or np.size(outs[0].value if type(outs[0]) is Tensor else outs[0]) != 1:
-            shapes = [np.shape(o.value if type(o) is Tensor else o) for o in outs]
-            raise NonScalarError(
-                f"grad needs a scalar-valued function, but {getattr(f, '__name__', 'f')} "
-                f"returned {'shape ' + str(shapes[0]) if len(shapes) == 1 else 'a pytree'}. "
-                f"Reduce the output to a scalar (e.g. cr.sum), or use cr.jacobian for the "
-                f"derivative of a non-scalar output.")
-        o = outs[0]
-        seed = np.ones_like(o.value if type(o) is Tensor else np.asarray(o, dtype=float))
-        grads = pullback([seed])
-        return _export(out), grads[0] if single else tuple(grads)
+        with paused_gc():
+            return _value_and_grad(f, argnums, args, kwargs)
     return wrapper
+
+
+def _value_and_grad(f, argnums, args, kwargs):
+    single, nums = _argnums(argnums, len(args), "grad")
+    out, outs, _, pullback = _vjp_core(f, args, kwargs, nums)
+    if len(outs) != 1 or np.size(_value(outs[0])) != 1:
+        shapes = [np.shape(_value(o)) for o in outs]
+        raise NonScalarError(
+            f"grad needs a scalar-valued function, but {getattr(f, '__name__', 'f')} "
+            f"returned {'shape ' + str(shapes[0]) if len(shapes) == 1 else 'a pytree'}. "
+            f"Reduce the output to a scalar (e.g. cr.sum), or use cr.jacobian for the "
+            f"derivative of a non-scalar output.")
+    o = outs[0]
+    seed = np.ones_like(o.value if type(o) is Tensor else np.asarray(o, dtype=float))
+    grads = pullback([seed])
+    return _export(out), grads[0] if single else tuple(grads)
 
 
 def grad(f, argnums=0):
@@ -215,8 +220,9 @@ def vjp(f, *primals):
     """
     # vjp_fn outlives this call, so the inputs are copied: the caller may update
     # them in place before calling it (grad's graph dies before it returns).
-    out, outs, out_def, pullback = _vjp_core(f, primals, {}, tuple(range(len(primals))),
-                                             copy=True)
+    with paused_gc():
+        out, outs, out_def, pullback = _vjp_core(f, primals, {}, tuple(range(len(primals))),
+                                                 copy=True)
 
     def vjp_fn(cotangent):
         cts, ct_def = flatten(cotangent)
@@ -224,7 +230,8 @@ def vjp(f, *primals):
             raise ValueError(f"vjp: the cotangent has {len(cts)} leaves but the output has "
                              f"{len(outs)}; give one array per output, in the same structure")
         cts = [_check_cotangent(c, o, i) for i, (c, o) in enumerate(zip(cts, outs))]
-        return tuple(pullback(cts))
+        with paused_gc():
+            return tuple(pullback(cts))
     return _export_tree(out), vjp_fn
 
 
