@@ -105,11 +105,12 @@ class Handed:
         """g as an array the caller owns (in the leaf's dtype when a leaf is given)."""
         if type(g) is Tensor:
             g = g.value
-        dtype = g.dtype if leaf is None else leaf.value.dtype
-        if (type(g) is not np.ndarray or (g.base is not None and not _private_view(g))
-                or not g.flags.writeable or id(g) in self.seen or g.dtype != dtype
-                or (leaf is not None and g is leaf.value)):
-            g = np.array(g, dtype=dtype)
+        if (type(g) is not np.ndarray or id(g) in self.seen
+                or (leaf is not None and (g.dtype != leaf.value.dtype or g is leaf.value))
+                # a view is only safe when nothing else holds what it views, and only
+                # views can be read-only here (rules make fresh arrays; broadcast_to views)
+                or (g.base is not None and not (_private_view(g) and g.flags.writeable))):
+            g = np.array(g, dtype=None if leaf is None else leaf.value.dtype)
         self.seen.add(id(g))
         return g
 

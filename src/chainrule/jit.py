@@ -76,7 +76,7 @@ class jit:
             raise JitError("cr.jit runs at top level only; put the transform inside it, "
                            "e.g. cr.jit(cr.grad(f)) rather than cr.grad(cr.jit(f))")
         leaves, treedef = flatten(args)
-        key = (treedef, tuple(_signature(x) for x in leaves), _kw_key(kwargs))
+        key = (treedef, tuple([_signature(x) for x in leaves]), _kw_key(kwargs))
         program = self._cache.get(key)
         if program is None:
             program = _trace(self.fun, leaves, treedef, kwargs)
@@ -102,7 +102,7 @@ class jit:
 
 def _signature(x):
     if type(x) is np.ndarray:  # the common case first: this runs for every leaf, every call
-        return (x.shape, x.dtype.str)
+        return (x.shape, x.dtype)
     if type(x) is Tensor:
         x = x.value
     if isinstance(x, _STATIC):
@@ -112,7 +112,7 @@ def _signature(x):
     a = np.asarray(x)
     if a.dtype == object:
         raise TypeError(f"cr.jit: cannot trace an argument of type {type(x).__name__}")
-    return (a.shape, a.dtype.str)
+    return (a.shape, a.dtype)
 
 
 def _kw_key(kwargs):
