@@ -31,17 +31,23 @@ def have(mod):
     return importlib.util.find_spec(mod) is not None
 
 
-def timeit(fn, number, repeat):
-    """Median seconds per call of fn over ``repeat`` batches of ``number`` calls."""
-    fn()  # warm up (and compile, for jit)
-    fn()
-    times = []
+def timeit_all(fns, number, repeat):
+    """Median seconds per call of each fn, the repetitions interleaved (round robin).
+
+    The machines are shared: interleaving spreads a slow spell over every peer
+    instead of charging it to whichever one happened to be running.
+    """
+    for fn in fns.values():  # warm up (and compile, for the jits)
+        fn()
+        fn()
+    times = {name: [] for name in fns}
     for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t) / number)
-    return float(np.median(times))
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times[name].append((time.perf_counter() - t) / number)
+    return {name: float(np.median(ts)) for name, ts in times.items()}
 
 
 def network(d, m, k, batch, number, repeat):
@@ -61,7 +67,7 @@ def network(d, m, k, batch, number, repeat):
         builders["HIPS autograd"] = peers.autograd_step
     if have("jax"):
         builders["JAX jit"] = peers.jax_step
-    return {name: timeit(b(params, X, y), number, repeat) for name, b in builders.items()}
+    return timeit_all({name: b(params, X, y) for name, b in builders.items()}, number, repeat)
 
 
 def chain(n, repeat):
@@ -71,7 +77,8 @@ def chain(n, repeat):
         builders["PyTorch eager"] = peers.chain_torch
     if have("autograd"):
         builders["HIPS autograd"] = peers.chain_autograd
-    return {name: timeit(b(x0, n), 3, repeat) / n for name, b in builders.items()}
+    per_call = timeit_all({name: b(x0, n) for name, b in builders.items()}, 3, repeat)
+    return {name: t / n for name, t in per_call.items()}
 
 
 MEMORY_CHILD = r"""
