@@ -105,8 +105,10 @@ def split_index(idx):
 
 
 def _full_index(spec, arrays):
+    if len(spec) == len(arrays):  # only index arrays, as in q[rows, labels]
+        return tuple(arrays)
     it = iter(arrays)
-    return tuple(next(it) if s is ARRAY else s for s in spec)
+    return tuple([next(it) if s is ARRAY else s for s in spec])
 
 
 def _take_fun(x, *arrays, spec):
