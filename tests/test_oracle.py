@@ -13,7 +13,8 @@ kept, since both libraries follow the same convention there.
 
 Every program's output is sum_k sum(v_k * c_k) over all its values v_k with
 random constants c_k, so every instruction gets a non-trivial cotangent. It is
-differentiated with ``cr.grad`` over all inputs (argnums tuple), every third
+differentiated with ``cr.grad`` over all inputs (argnums tuple), compiled with
+``cr.jit`` (traced at other inputs, replayed at these), every third
 program also object style (``.backward()``), and compared with
 ``torch.autograd`` to 1e-7, relative to the largest entry of each array.
 
@@ -512,6 +513,15 @@ def check_program(seed):
     for g, tg in zip(grads, t_grads):
         assert isinstance(g, np.ndarray) and g.dtype == np.float64
         errs.append(rel_err(g, tg))
+    # the compiled replay: traced at other inputs, replayed at these
+    jvg = cr.jit(cr.value_and_grad(f, argnums=tuple(range(len(inputs)))))
+    rng = np.random.default_rng(seed + 10_000)
+    with np.errstate(all="ignore"):  # the other inputs may leave a log's domain: no matter
+        jvg(*[x + rng.uniform(0.1, 0.2, np.shape(x)) for x in inputs])
+    j_out, j_grads = jvg(*inputs)
+    assert jvg.cache_size == 1
+    errs.append(rel_err(j_out, t_out))
+    errs.extend(rel_err(g, tg) for g, tg in zip(j_grads, t_grads))
     # object style on every third program
     if seed % 3 == 0:
         leaves = [cr.tensor(x, requires_grad=True) for x in inputs]
