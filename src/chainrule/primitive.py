@@ -146,7 +146,10 @@ class ConstantPrimitive(Primitive):
                 recorded = True
                 break
         vals = [a.value if type(a) is Tensor else a for a in args]
-        ans = self.fun(*vals, **kw)
+        try:
+            ans = self.fun(*vals, **kw)
+        except ValueError as e:
+            raise _shape_error(self, args, e) from e
         if not recorded:
             return ans
         out = Tensor(np.asarray(ans))
