@@ -165,6 +165,14 @@ def test_grad_results_owned_across_steps():
         np.testing.assert_array_equal(g["W"], ref["W"])
 
 
+def test_traced_graph_backward_after_constant_changed():
+    """cr.trace's Graph outlives the call too: its backward pass later is unaffected."""
+    c = np.array([1.0, 2.0])
+    g = cr.trace(lambda x: cr.sum(x * c), np.ones(2))
+    c[:] = 0.0
+    np.testing.assert_array_equal(g.backward()[1], [1.0, 2.0])
+
+
 def test_jit_constants_are_fixed_at_trace_time():
     """cr.jit (documented): NumPy arrays closed over are constants of the traced program."""
     c = np.array([1.0, 2.0, 3.0])
