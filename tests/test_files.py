@@ -140,8 +140,11 @@ def test_every_truncation(files, tmp_path, kind):
     name, loader, _, _, detected = KINDS[kind]
     good = (files / name).read_bytes()
     ref = loader(str(files / name))
-    outcomes = {_outcome(tmp_path / ("cut" + pathlib.Path(name).suffix), good[:n], kind, ref)
-                for n in range(len(good))}
+    results = [_outcome(tmp_path / ("cut" + pathlib.Path(name).suffix), good[:n], kind, ref)
+               for n in range(len(good))]
+    outcomes = set(results)
+    print(f"\n{kind} ({len(good)} bytes), every truncation: "
+          + ", ".join(f"{k} {results.count(k)}" for k in ("error", "different", "same")))
     if detected:
         assert outcomes == {"error"}
     else:  # CSV: a cut at a line end is a shorter, valid file
@@ -164,6 +167,8 @@ def test_byte_flips(files, tmp_path, kind):
             bad = bytearray(good)
             bad[pos] ^= mask
             counts[_outcome(path, bytes(bad), kind, ref)] += 1
+    print(f"\n{kind} ({len(good)} bytes), {sum(counts.values())} byte flips: "
+          + ", ".join(f"{k} {v}" for k, v in counts.items()))
     assert counts["error"] > 0
     if detected:  # zip's CRC-32: damage either fails loudly or hit unused bytes
         assert counts["different"] == 0, counts

@@ -445,7 +445,7 @@ class Builder:
         flat = np.sort(v.reshape(-1))
         if flat.size < 2 or np.min(np.diff(flat)) >= 2 * MARGIN:
             return i
-        if np.max(np.abs(v)) > 1:
+        if np.max(np.abs(v), initial=0.0) > 1:
             i = self.tanh(i)
         perm = self.draw(st.permutations(range(v.size)), "staircase")
         stairs = np.array(perm, dtype=np.float64).reshape(v.shape)
@@ -509,11 +509,11 @@ def b_unary(b, fn):
     if fn in ("log", "sqrt"):
         i = b.positive(i)
     elif fn == "exp":
-        i = b.small(i) if np.max(b.vals[i]) > 4 else i
+        i = b.small(i) if np.max(b.vals[i], initial=0.0) > 4 else i
     elif fn in ("relu", "abs"):
         i = b.shifted(i, [0.0])
     elif fn == "square":
-        i = b.small(i) if np.max(np.abs(b.vals[i])) > 10 else i
+        i = b.small(i) if np.max(np.abs(b.vals[i]), initial=0.0) > 10 else i
     return b.emit("unary", [("n", i)], fn=fn, style=style)
 
 
@@ -543,7 +543,7 @@ def b_binary(b, fn):
         other = ("c", np.where(np.abs(other[1]) < 0.3, 0.5, other[1]))
     elif fn == "divide" and abs(other[1]) < 0.3:
         other = ("s", 0.5)
-    if fn == "multiply" and np.max(np.abs(b.vals[i])) > 10:
+    if fn == "multiply" and np.max(np.abs(b.vals[i]), initial=0.0) > 10:
         i = b.small(i)
     refs = [("n", i), other]
     if b.flag("swap") and not (fn == "divide"):
@@ -648,7 +648,7 @@ def b_reduce(b, fn):
     nd = b.vals[i].ndim
     if fn in ("max", "min"):
         i = b.distinct(i)
-    if fn == "logsumexp" and np.max(np.abs(b.vals[i])) > 30:
+    if fn == "logsumexp" and np.max(np.abs(b.vals[i]), initial=0.0) > 30:
         i = b.small(i)
     axis = b.axis_arg(nd)
     return b.emit("reduce", [("n", i)], fn=fn, axis=axis, keepdims=b.flag("keepdims"),
