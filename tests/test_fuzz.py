@@ -21,7 +21,8 @@ operand by a drawn scalar, or maps it into a domain (exp(tanh(x)) > 0.36 for log
 divide, power), with more recorded steps.
 
 Seeded (derandomize) and bounded: CHAINRULE_FUZZ_EXAMPLES (default 20) examples per
-operation and test (about 30 s in all). CHAINRULE_FUZZ_EXAMPLES=500 is the long run (docs/reliability.md).
+operation and test (about 30 s in all). CHAINRULE_FUZZ_EXAMPLES=500 is the long run
+(docs/reliability.md).
 """
 import os
 import warnings
