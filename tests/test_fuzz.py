@@ -32,6 +32,7 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings, strategies as st
 
 import chainrule as cr
+from fd import numeric_grad
 
 EXAMPLES = int(os.environ.get("CHAINRULE_FUZZ_EXAMPLES", "20"))
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
@@ -964,21 +965,6 @@ def test_program_matches_torch(op, data):
         _close(g, tg, 1e-9, f"gradient of input {j}", prog)
 
 
-def _numeric_grad(F, inputs, j, h=1e-6):
-    xs = [x.copy() for x in inputs]
-    flat = xs[j].reshape(-1)
-    g = np.zeros(flat.size)
-    for k in range(flat.size):
-        old = flat[k]
-        flat[k] = old + h
-        fp = float(np.asarray(F(*xs)))
-        flat[k] = old - h
-        fm = float(np.asarray(F(*xs)))
-        flat[k] = old
-        g[k] = (fp - fm) / (2 * h)
-    return g.reshape(inputs[j].shape)
-
-
 @pytest.mark.parametrize("op", OPS)
 @FUZZ
 @given(data=st.data())
@@ -987,7 +973,7 @@ def test_program_matches_finite_differences(op, data):
     F, (value, grads) = _grads(prog)
     for j, g in enumerate(grads):
         assert g.dtype == np.float64 and g.shape == prog.inputs[j].shape
-        _close(g, _numeric_grad(F, prog.inputs, j), 1e-5, f"gradient of input {j} vs "
+        _close(g, numeric_grad(F, prog.inputs, j), 1e-5, f"gradient of input {j} vs "
                f"central differences", prog)
     # object style: same gradients through .backward()
     leaves = [cr.tensor(x, requires_grad=True) for x in prog.inputs]
