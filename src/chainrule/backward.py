@@ -47,8 +47,8 @@ def backward_pass(vertices, seeds, create_graph=False, keep=False, stop=None):
         args = v.args
         if create_graph:
             ans, xs = v, args
-        elif len(args) == 1:  # (the commonest case, inlined: this loop is the hot path)
-            ans, xs = v.value, (args[0].value,)
+        elif len(args) == 1:  # the commonest case, inlined (this loop is the hot path);
+            ans, xs = v.value, (args[0].value,)  # a lone input is always a Tensor
         else:
             ans = v.value
             xs = _values(args)
@@ -127,9 +127,7 @@ def _private_view(g):
 
 
 def _values(args):
-    """The NumPy values of a vertex's inputs (unrolled for the common arities: hot path)."""
-    if len(args) == 1:
-        return (args[0].value,)  # a one-input vertex's input is always a Tensor
+    """The NumPy values of a vertex's inputs of two or more (two unrolled: hot path)."""
     if len(args) == 2:
         a, b = args
         return (a.value if type(a) is Tensor else a, b.value if type(b) is Tensor else b)
