@@ -10,11 +10,10 @@ everything, so opening a model file cannot run code.
 from __future__ import annotations
 
 import json
-import zipfile
-import zlib
 
 import numpy as np
 
+from ..data.sources import _UNREADABLE, _reason  # one list of what a damaged .npz raises
 from .module import MLP
 
 FORMAT = "chainrule-model"
@@ -93,14 +92,6 @@ def load_model(path: str):
         raise ModelFileError(f"{path}: corrupt model file ({_reason(e)})") from None
 
 
-# What zipfile and NumPy raise for a damaged archive: a flipped byte in a zip header
-# can also give NotImplementedError (unknown compression method or zip version) or
-# RuntimeError (the member looks encrypted).
-# A header may also declare an array far larger than the file (MemoryError).
-_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,
-               NotImplementedError, RuntimeError, MemoryError)
-
-
 def _member(path, z, key):
     """z[key] as an array (NumPy hands back the raw bytes of a member that is not .npy)."""
     v = z[key]
@@ -161,7 +152,3 @@ def _read(path, z):
         raise ModelFileError(f"{path}: corrupt model file (non-positive standardisation scale)")
     return model, meta, pre[0], pre[1]
 
-
-def _reason(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
