@@ -35,3 +35,28 @@ def kept_shape(shape, axis):
     """The shape a reduction over ``axis`` has with keepdims=True."""
     axes = normalize_axis(axis, len(shape))
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def pack(x):
+    """An array-like argument as NumPy would read it, keeping the graph.
+
+    A list or tuple (nested) holding Tensors is stacked into one Tensor
+    (``np.mean([x, x + 2])`` is differentiated through both entries); anything
+    else is returned unchanged. NumPy itself would call ``Tensor.__array__``
+    on each entry and cut the graph.
+    """
+    if isinstance(x, (list, tuple)) and _holds_tensor(x):
+        from .shape import stack
+        return stack([pack(i) if isinstance(i, (list, tuple)) else i for i in x], 0)
+    return x
+
+
+def _holds_tensor(x):
+    stack = [x]
+    while stack:
+        for i in stack.pop():
+            if type(i) is Tensor:
+                return True
+            if isinstance(i, (list, tuple)):
+                stack.append(i)
+    return False

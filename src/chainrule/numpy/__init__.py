@@ -1,0 +1,1 @@
+"""chainrule.numpy: NumPy's namespace, differentiable (being written)."""

@@ -1,0 +1,1 @@
+"""chainrule.scipy.integrate: differentiable scipy.integrate (placeholder, being written)."""

@@ -1,0 +1,1 @@
+"""chainrule.scipy.linalg: differentiable scipy.linalg (placeholder, being written)."""

@@ -1,0 +1,1 @@
+"""chainrule.scipy.signal: differentiable scipy.signal (placeholder, being written)."""

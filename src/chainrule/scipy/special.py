@@ -1,0 +1,1 @@
+"""chainrule.scipy.special: differentiable scipy.special (placeholder, being written)."""

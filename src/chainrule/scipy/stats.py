@@ -1,0 +1,1 @@
+"""chainrule.scipy.stats: differentiable scipy.stats (placeholder, being written)."""
