@@ -1,1 +1,4 @@
-"""chainrule.scipy.integrate: differentiable scipy.integrate (placeholder, being written)."""
+"""chainrule.scipy.integrate: differentiable scipy.integrate (being written); other names pass through."""
+from . import passthrough
+
+__getattr__ = passthrough("integrate")

@@ -1,1 +1,4 @@
-"""chainrule.scipy.linalg: differentiable scipy.linalg (placeholder, being written)."""
+"""chainrule.scipy.linalg: differentiable scipy.linalg (being written); other names pass through."""
+from . import passthrough
+
+__getattr__ = passthrough("linalg")

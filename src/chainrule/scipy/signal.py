@@ -1,1 +1,4 @@
-"""chainrule.scipy.signal: differentiable scipy.signal (placeholder, being written)."""
+"""chainrule.scipy.signal: differentiable scipy.signal (being written); other names pass through."""
+from . import passthrough
+
+__getattr__ = passthrough("signal")

@@ -1,1 +1,4 @@
-"""chainrule.scipy.special: differentiable scipy.special (placeholder, being written)."""
+"""chainrule.scipy.special: differentiable scipy.special (being written); other names pass through."""
+from . import passthrough
+
+__getattr__ = passthrough("special")

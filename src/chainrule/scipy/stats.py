@@ -1,1 +1,4 @@
-"""chainrule.scipy.stats: differentiable scipy.stats (placeholder, being written)."""
+"""chainrule.scipy.stats: differentiable scipy.stats (being written); other names pass through."""
+from . import passthrough
+
+__getattr__ = passthrough("stats")
