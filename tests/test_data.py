@@ -144,7 +144,7 @@ def test_npz_bad_contents(tmp_path, arrays, match):
 def test_npz_not_a_zip(tmp_path):
     p = tmp_path / "d.npz"
     p.write_bytes(b"this is not a zip archive")
-    with pytest.raises(DataError, match="not a readable .npz"):
+    with pytest.raises(DataError, match=r"not a dataset \.npz file \(not an \.npz archive\)"):
         data.load_dataset(str(p))
 
 

@@ -236,19 +236,52 @@ _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,
                NotImplementedError, RuntimeError, MemoryError)
 
 
+_NPZ_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip archive's first bytes (empty or not)
+_NPY_MAGIC = b"\x93NUMPY"
+_PICKLE_MAGIC = b"\x80"  # pickle protocols 2 and later start with PROTO
+
+
+def open_npz(path: str, error, what: str, not_npz: str):
+    """``np.load`` an .npz archive without pickle; every failure is ``error(one line)``.
+
+    The one place where chainrule's loaders open an .npz file (datasets and model files).
+
+    Args:
+        path: the file.
+        error: the loader's exception class (DataError, ModelFileError).
+        what: the kind of file, for "is a directory, not {what}".
+        not_npz: the message's head for a file that is not an .npz archive at all
+            ("not a chainrule model file"); the reason follows in parentheses.
+
+    Returns:
+        The open ``NpzFile`` (use it as a context manager).
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except FileNotFoundError:
+        raise error(f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise error(f"{path} is a directory, not {what}") from None
+    except OSError as e:
+        raise error(f"cannot read {path}: {e.strerror or e}") from None
+    # Decide by the first bytes ourselves: NumPy treats anything else as a pickle and its
+    # refusal advises allow_pickle=True, advice nobody should follow for a file like this.
+    if head.startswith(_NPY_MAGIC):
+        raise error(f"{path}: {not_npz} (a single .npy array, not an .npz archive)")
+    if not head.startswith(_NPZ_MAGIC):
+        kind = ("a Python pickle, which chainrule never loads"
+                if head.startswith(_PICKLE_MAGIC) else "not an .npz archive")
+        raise error(f"{path}: {not_npz} ({kind})")
+    try:
+        return np.load(path, allow_pickle=False)
+    except _UNREADABLE as e:
+        raise error(f"{path}: {not_npz} (a damaged .npz archive: {_reason(e)})") from None
+
+
 def load_npz(path: str) -> Dataset:
     """Read arrays ``X`` (n, d) and ``y`` (n,) from an .npz file, never unpickling anything."""
-    try:
-        z = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DataError(f"file not found: {path}") from None
-    except IsADirectoryError:
-        raise DataError(f"{path} is a directory, not an .npz file") from None
-    except _UNREADABLE as e:
-        raise DataError(f"{path}: not a readable .npz file ({_reason(e)})") from None
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise DataError(f"{path}: holds a single array, expected an .npz archive "
-                        "with arrays X and y")
+    z = open_npz(path, DataError, "an .npz file", "not a dataset .npz file")
     with z:
         missing = [k for k in ("X", "y") if k not in z.files]
         if missing:

@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from ..data.sources import _UNREADABLE, _reason  # one list of what a damaged .npz raises
+from ..data.sources import _UNREADABLE, _reason, open_npz
 from .module import MLP
 
 FORMAT = "chainrule-model"
@@ -71,18 +71,7 @@ def load_model(path: str):
     Raises:
         ModelFileError: the file is missing, unreadable, truncated, pickled, or not ours.
     """
-    try:
-        z = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ModelFileError(f"model file not found: {path}") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path} is a directory, not a model file") from None
-    except _UNREADABLE as e:
-        raise ModelFileError(f"{path}: not a chainrule model (not a readable .npz file: "
-                             f"{_reason(e)})") from None
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise ModelFileError(f"{path}: not a chainrule model (a single .npy array, "
-                             "not an .npz archive)")
+    z = open_npz(path, ModelFileError, "a model file", "not a chainrule model file")
     try:
         with z:
             return _read(path, z)
