@@ -266,7 +266,7 @@ def open_npz(path: str, error, what: str, not_npz: str):
     except OSError as e:
         raise error(f"cannot read {path}: {e.strerror or e}") from None
     # Decide by the first bytes ourselves: NumPy treats anything else as a pickle and its
-    # refusal advises allow_pickle=True, advice nobody should follow for a file like this.
+    # refusal advises turning pickles on, advice nobody should follow for a file like this.
     if head.startswith(_NPY_MAGIC):
         raise error(f"{path}: {not_npz} (a single .npy array, not an .npz archive)")
     if not head.startswith(_NPZ_MAGIC):
