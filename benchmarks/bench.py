@@ -70,6 +70,56 @@ def network(d, m, k, batch, number, repeat):
     return timeit_all({name: b(params, X, y) for name, b in builders.items()}, number, repeat)
 
 
+def rosen(repeat):
+    x0 = peers.rosen_x0()
+    builders = {"chainrule": peers.rosen_chainrule, "hand NumPy": peers.rosen_numpy}
+    if hasattr(__import__("chainrule"), "jit"):
+        builders["chainrule jit"] = peers.rosen_chainrule_jit
+    if have("torch"):
+        builders["PyTorch eager"] = peers.rosen_torch
+    if have("autograd"):
+        builders["HIPS autograd"] = peers.rosen_autograd
+    if have("jax"):
+        builders["JAX jit"] = peers.rosen_jax
+    return timeit_all({name: b(x0) for name, b in builders.items()}, 200, repeat)
+
+
+def callpath(repeat):
+    """One tanh on a 10-element Tensor (outside a transform) and on a plain array, per path."""
+    import chainrule as cr
+    x = np.linspace(-1, 1, 10)
+    t = cr.tensor(x, requires_grad=True)
+    builders = {"cr.tanh(t)": lambda: peers.callpath_cr(t),
+                "np.tanh(t)": lambda: peers.callpath_np_dispatch(t),
+                "cr.tanh(array)": lambda: peers.callpath_cr(x),
+                "np.tanh(array)": lambda: peers.callpath_np_dispatch(x)}
+    try:
+        import chainrule.numpy as cnp
+        cnp.tanh  # being written: measured once it exists
+        builders["cnp.tanh(t)"] = lambda: peers.callpath_cnp(t)
+        builders["cnp.tanh(array)"] = lambda: peers.callpath_cnp(x)
+    except (ImportError, AttributeError):
+        print("\n(chainrule.numpy has no tanh yet: its call path is not measured)")
+    return timeit_all({name: b() for name, b in builders.items()}, 2000, repeat)
+
+
+def matmul_gflops(repeat):
+    """This core's float64 matmul speed at the shapes of the batch-128 step (GFLOP/s)."""
+    rng = np.random.default_rng(0)
+    X, W = rng.normal(size=(128, 784)), rng.normal(size=(256, 784))
+    dz = rng.normal(size=(128, 256))
+    shapes = {"X @ W.T (128x784 @ 784x256)": lambda: X @ W.T,
+              "dz.T @ X (256x128 @ 128x784)": lambda: dz.T @ X,
+              "square 1024 @ 1024": None}
+    A = rng.normal(size=(1024, 1024))
+    shapes["square 1024 @ 1024"] = lambda: A @ A
+    flops = {"X @ W.T (128x784 @ 784x256)": 2 * 128 * 784 * 256,
+             "dz.T @ X (256x128 @ 128x784)": 2 * 256 * 128 * 784,
+             "square 1024 @ 1024": 2 * 1024 ** 3}
+    t = timeit_all(shapes, 3, repeat)
+    return {name: flops[name] / t[name] / 1e9 for name in t}
+
+
 def chain(n, repeat):
     x0 = np.random.default_rng(0).uniform(0.9, 1.1, 10)
     builders = {"chainrule": peers.chain_chainrule, "NumPy forward only": peers.chain_numpy}
@@ -129,23 +179,92 @@ def report(title, results, unit, scale, ours=("chainrule", "chainrule jit", "cha
         print(f"  {o} / peer: {ratios}")
 
 
+def summary(res):
+    """The issue's table: one row per workload, one column per path, and the target ratios."""
+    cols = ["chainrule", "chainrule jit", "hand NumPy", "PyTorch eager", "HIPS autograd",
+            "JAX jit"]
+    rows = [("64-32-10, batch 1", "notes' net 64-32-10, SGD batch 1, us/step", 1e6),
+            ("784-256-10, batch 128", "784-256-10, batch 128, us/step", 1e6),
+            ("rosenbrock", "gradient of 10-d Rosenbrock, NumPy in/out, us/call", 1e6),
+            ("chain", "chain of tanh and *, 10 elements, us/op (record + backward)", 1e6)]
+    print("\n| workload | " + " | ".join(cols) + " |")
+    print("|---" * (len(cols) + 1) + "|")
+    for key, title, scale in rows:
+        if key not in res:
+            continue
+        r = res[key]
+        cells = [f"{r[c] * scale:.1f}" if c in r else "-" for c in cols]
+        if key == "chain" and "NumPy forward only" in r:
+            cells[2] = f"{r['NumPy forward only'] * scale:.2f} fwd only"
+        print(f"| {title} | " + " | ".join(cells) + " |")
+    print("\nratios against the targets (best = the faster of chainrule and chainrule jit)")
+    for key, peer, goal, who in [
+            ("64-32-10, batch 1", "hand NumPy", 1.0, "best"),
+            ("64-32-10, batch 1", "JAX jit", 0.5, "best"),
+            ("64-32-10, batch 1", "PyTorch eager", 0.25, "best"),
+            ("64-32-10, batch 1", "hand NumPy", 2.0, "chainrule"),
+            ("784-256-10, batch 128", "JAX jit", 1.0, "best"),
+            ("784-256-10, batch 128", "hand NumPy", 0.9, "best"),
+            ("rosenbrock", "JAX jit", 1.0, "best"),
+            ("rosenbrock", "HIPS autograd", 0.25, "chainrule"),
+            ("chain", "PyTorch eager", 0.25, "chainrule")]:
+        r = res.get(key, {})
+        if peer not in r:
+            continue
+        t = (min(r.get("chainrule", np.inf), r.get("chainrule jit", np.inf))
+             if who == "best" else r["chainrule"])
+        ratio = t / r[peer]
+        print(f"  {key:24s} {who:9s} / {peer:14s} {ratio:6.2f}x  (target <= {goal}x: "
+              f"{'met' if ratio <= goal else 'MISSED'})")
+
+
+WORKLOADS = ("net1", "net128", "rosen", "callpath", "matmul", "chain", "memory")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--only", default=",".join(WORKLOADS),
+                    help="comma-separated workloads out of " + ",".join(WORKLOADS))
     a = ap.parse_args()
+    only = set(a.only.split(","))
+    if only - set(WORKLOADS):
+        ap.error(f"unknown workloads {sorted(only - set(WORKLOADS))}; choose from {WORKLOADS}")
+    if a.skip_memory:
+        only.discard("memory")
     rep = 5 if a.quick else 11
+    missing = [m for m in ("torch", "autograd", "jax") if not have(m)]
+    if missing:
+        print(f"peers not installed (their columns are skipped): {', '.join(missing)}")
     res = {}
-    res["64-32-10, batch 1"] = network(64, 32, 10, 1, 200, rep)
-    report("64-32-10, batch 1: one SGD step (forward + backward + update)",
-           res["64-32-10, batch 1"], "us/step", 1e6)
-    res["784-256-10, batch 128"] = network(784, 256, 10, 128, 10, rep)
-    report("784-256-10, batch 128: one SGD step", res["784-256-10, batch 128"], "us/step", 1e6)
-    res["chain"] = chain(2000, 3 * rep)
-    report("chain of tanh and *, 10 elements: record + backward per op",
-           res["chain"], "us/op", 1e6)
-    if not a.skip_memory:
+    if "net1" in only:
+        res["64-32-10, batch 1"] = network(64, 32, 10, 1, 200, rep)
+        report("64-32-10, batch 1: one SGD step (forward + backward + update)",
+               res["64-32-10, batch 1"], "us/step", 1e6)
+    if "net128" in only:
+        res["784-256-10, batch 128"] = network(784, 256, 10, 128, 10, rep)
+        report("784-256-10, batch 128: one SGD step", res["784-256-10, batch 128"],
+               "us/step", 1e6)
+    if "rosen" in only:
+        res["rosenbrock"] = rosen(rep)
+        report("gradient of the 10-d Rosenbrock function, NumPy array in and out",
+               res["rosenbrock"], "us/call", 1e6)
+    if "callpath" in only:
+        res["call path"] = callpath(rep)
+        report("tanh of a 10-element value, by call path", res["call path"], "us/call", 1e6,
+               ours=())
+    if "matmul" in only:
+        res["matmul GFLOP/s"] = gf = matmul_gflops(rep)
+        print("\nthis core's float64 matmul (GFLOP/s)")
+        for name, v in gf.items():
+            print(f"  {name:32s} {v:8.1f}")
+    if "chain" in only:
+        res["chain"] = chain(2000, 3 * rep)
+        report("chain of tanh and *, 10 elements: record + backward per op",
+               res["chain"], "us/op", 1e6)
+    if "memory" in only:
         n = 10 ** 6
         mem = memory(n)
         res["memory"] = mem
@@ -153,6 +272,7 @@ def main():
         print(f"  floor (values kept as NumPy arrays in a list): {mem['floor']:.0f}")
         print(f"  chainrule (peak while differentiating):        {mem['chainrule']:.0f}"
               f"   ratio {mem['chainrule'] / mem['floor']:.2f}x the floor")
+    summary(res)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=2)

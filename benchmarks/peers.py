@@ -223,3 +223,85 @@ def chain_autograd(x0, n):
         return anp.sum(x)
     g = autograd.grad(f)
     return lambda: g(x0)
+
+
+# ----- tiny gradient calls: 10-d Rosenbrock, NumPy array in and out (scipy.optimize's use) --
+def rosen_x0(n=10):
+    return np.linspace(-1.2, 1.2, n)
+
+
+def rosen_numpy(x0):
+    """The gradient derived by hand (scipy.optimize.rosen_der's formula)."""
+    def grad(x):
+        xm, xm1, xp1 = x[1:-1], x[:-2], x[2:]
+        der = np.zeros_like(x)
+        der[1:-1] = 200 * (xm - xm1 ** 2) - 400 * (xp1 - xm ** 2) * xm - 2 * (1 - xm)
+        der[0] = -400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0])
+        der[-1] = 200 * (x[-1] - x[-2] ** 2)
+        return der
+    return lambda: grad(x0)
+
+
+def rosen_chainrule(x0):
+    import chainrule as cr
+
+    def rosen(x):
+        return cr.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    g = cr.grad(rosen)
+    return lambda: g(x0)
+
+
+def rosen_chainrule_jit(x0):
+    import chainrule as cr
+
+    def rosen(x):
+        return cr.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    g = cr.jit(cr.grad(rosen))
+    return lambda: g(x0)
+
+
+def rosen_torch(x0):
+    import torch
+
+    def grad(x):
+        t = torch.from_numpy(x).requires_grad_()
+        y = torch.sum(100 * (t[1:] - t[:-1] ** 2) ** 2 + (1 - t[:-1]) ** 2)
+        y.backward()
+        return t.grad.numpy()
+    return lambda: grad(x0)
+
+
+def rosen_autograd(x0):
+    import autograd
+    import autograd.numpy as anp
+
+    def rosen(x):
+        return anp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    g = autograd.grad(rosen)
+    return lambda: g(x0)
+
+
+def rosen_jax(x0):
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+
+    def rosen(x):
+        return jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    g = jax.jit(jax.grad(rosen))
+    return lambda: np.asarray(g(x0))  # NumPy in, NumPy out: what scipy.optimize hands over
+
+
+# ----- the call path: the same op through chainrule.numpy and through cr -----------------
+def callpath_cr(t):
+    import chainrule as cr
+    return lambda: cr.tanh(t)
+
+
+def callpath_cnp(t):
+    import chainrule.numpy as cnp
+    return lambda: cnp.tanh(t)
+
+
+def callpath_np_dispatch(t):
+    return lambda: np.tanh(t)  # NumPy's own function on a Tensor (__array_ufunc__)
