@@ -1,0 +1,230 @@
+"""chainrule.scipy.linalg: values against SciPy, derivatives against central differences
+(both modes, second order), PyTorch and HIPS autograd as oracles."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from npcheck import check
+
+L = pytest.importorskip("chainrule.scipy.linalg")
+sla = pytest.importorskip("scipy.linalg")
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _tri(n, lower, seed=0):
+    a = np.tril(_rng(seed).standard_normal((n, n))) + 3 * np.eye(n)
+    # C order: tests/fd.py perturbs entries through a flat view
+    return np.ascontiguousarray(a if lower else a.T)
+
+
+def _spd(n, seed=0):
+    m = _rng(seed).standard_normal((n, n))
+    return m @ m.T + n * np.eye(n)
+
+
+# ----- solve_triangular -----------------------------------------------------------
+@pytest.mark.parametrize("trans", [0, 1, 2, "N", "T"])
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("unit", [False, True])
+@pytest.mark.parametrize("bshape", [(3,), (3, 2), (3, 1)])
+def test_solve_triangular(trans, lower, unit, bshape):
+    a, b = _tri(3, lower), _rng(1).standard_normal(bshape)
+    f = lambda a, b: L.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit)  # noqa: E731
+    np.testing.assert_allclose(f(a, b), sla.solve_triangular(a, b, trans=trans, lower=lower,
+                                                             unit_diagonal=unit), rtol=1e-12)
+    check(f, a, b, order=2 if bshape == (3, 2) else 1)
+
+
+def test_solve_triangular_reads_only_its_triangle():
+    a, b = _tri(3, True), np.ones(3)
+    g = cr.grad(lambda a: cr.sum(L.solve_triangular(a, b, lower=True, unit_diagonal=True)))(a)
+    assert np.all(np.triu(g) == 0) and np.any(g != 0)
+
+
+@pytest.mark.parametrize("upper", [True, False])
+@pytest.mark.parametrize("unit", [False, True])
+@pytest.mark.parametrize("trans", [0, 1])
+def test_solve_triangular_torch(upper, unit, trans):
+    torch = pytest.importorskip("torch")
+    a, b = _tri(4, not upper, seed=2), _rng(3).standard_normal((4, 3))
+    c = _rng(4).standard_normal((4, 3))
+    f = lambda a, b: cr.sum(L.solve_triangular(a, b, trans=trans, lower=not upper,  # noqa: E731
+                                               unit_diagonal=unit) * c)
+    ga, gb = cr.grad(f, (0, 1))(a, b)
+    ta = torch.tensor(a, requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True)
+    # torch solves A X = B; trans=1 solves A^T X = B, the other triangle of A^T
+    m = ta.mT if trans else ta
+    x = torch.linalg.solve_triangular(m, tb, upper=upper != bool(trans), unitriangular=unit)
+    (x * torch.tensor(c)).sum().backward()
+    np.testing.assert_allclose(ga, ta.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_solve_triangular_errors():
+    with pytest.raises(cr.ShapeError, match="scipy.linalg.solve_triangular"):
+        L.solve_triangular(np.ones((2, 3)), np.ones(2))
+    with pytest.raises(cr.ShapeError, match="rows"):
+        L.solve_triangular(np.eye(3), np.ones(2))
+    with pytest.raises(ValueError, match="trans"):
+        L.solve_triangular(np.eye(2), np.ones(2), trans="X")
+    with pytest.raises(TypeError, match="trans='C'"):
+        L.solve_triangular(np.eye(2) + 0j, np.ones(2), trans="C")
+
+
+# ----- solve_sylvester, sqrtm ----------------------------------------------------
+def _sylvester_args(n=3, m=2):
+    r = _rng(5)
+    return (r.standard_normal((n, n)) + 3 * np.eye(n), r.standard_normal((m, m)) + 2 * np.eye(m),
+            r.standard_normal((n, m)))
+
+
+def test_solve_sylvester():
+    a, b, q = _sylvester_args()
+    np.testing.assert_allclose(L.solve_sylvester(a, b, q), sla.solve_sylvester(a, b, q))
+    check(L.solve_sylvester, a, b, q)
+    check(L.solve_sylvester, np.array([[2.0]]), np.array([[3.0]]), np.array([[1.0]]))
+
+
+def test_solve_sylvester_autograd():
+    ag = pytest.importorskip("autograd")
+    asla = pytest.importorskip("autograd.scipy.linalg")
+    a, b, q = _sylvester_args()
+    c = _rng(6).standard_normal(q.shape)
+    ours = cr.grad(lambda *x: cr.sum(L.solve_sylvester(*x) * c), (0, 1, 2))(a, b, q)
+    theirs = ag.grad(lambda *x: (asla.solve_sylvester(*x) * c).sum(), (0, 1, 2))(a, b, q)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-12)
+
+
+def test_solve_sylvester_shape_error():
+    with pytest.raises(cr.ShapeError, match="q must be"):
+        L.solve_sylvester(np.eye(2), np.eye(3), np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_sqrtm(n):
+    a = _spd(n, seed=n)
+    np.testing.assert_allclose(L.sqrtm(a), sla.sqrtm(a), rtol=1e-12)
+    check(L.sqrtm, a)
+
+
+def test_sqrtm_nonsymmetric_and_autograd():
+    ag = pytest.importorskip("autograd")
+    asla = pytest.importorskip("autograd.scipy.linalg")
+    a = _rng(7).standard_normal((3, 3)) * 0.3 + 2 * np.eye(3)   # eigenvalues near 2
+    check(L.sqrtm, a)
+    c = _rng(8).standard_normal((3, 3))
+    np.testing.assert_allclose(cr.grad(lambda a: cr.sum(L.sqrtm(a) * c))(a),
+                               ag.grad(lambda a: (asla.sqrtm(a) * c).sum())(a), rtol=1e-9)
+
+
+def test_sqrtm_near_singular():
+    # d sqrt(x)/dx = 1/(2 sqrt x): the rule follows it as A approaches a singular matrix
+    for eps in (1e-4, 1e-8):
+        g = cr.grad(lambda a: L.sqrtm(a)[1, 1])(np.diag([1.0, eps]))
+        assert g[1, 1] == pytest.approx(1 / (2 * np.sqrt(eps)), rel=1e-6)
+        assert np.all(np.isfinite(g))
+
+
+def test_sqrtm_shape_error():
+    with pytest.raises(cr.ShapeError, match="scipy.linalg.sqrtm"):
+        L.sqrtm(np.ones((2, 3)))
+
+
+# ----- expm -----------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(1, 1), (2, 2), (3, 3), (2, 2, 2)])
+def test_expm(shape):
+    a = 0.5 * _rng(9).standard_normal(shape)
+    np.testing.assert_allclose(L.expm(a), sla.expm(a), rtol=1e-12)
+    check(L.expm, a)
+
+
+def test_expm_torch():
+    torch = pytest.importorskip("torch")
+    a = _rng(10).standard_normal((4, 4))    # norm > 1: the scaling-and-squaring branch
+    c = _rng(11).standard_normal((4, 4))
+    ta = torch.tensor(a, requires_grad=True)
+    (torch.linalg.matrix_exp(ta) * torch.tensor(c)).sum().backward()
+    np.testing.assert_allclose(cr.grad(lambda a: cr.sum(L.expm(a) * c))(a), ta.grad.numpy(),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_expm_frechet_matches_scipy():
+    a, e = _rng(12).standard_normal((3, 3)), _rng(13).standard_normal((3, 3))
+    _, t = cr.jvp(L.expm, (a,), (e,))
+    np.testing.assert_allclose(t, sla.expm_frechet(a, e, compute_expm=False), rtol=1e-10)
+
+
+# ----- cholesky, cho_factor, cho_solve ----------------------------------------------
+@pytest.mark.parametrize("lower", [True, False])
+def test_cholesky(lower):
+    a = _spd(3)
+    np.testing.assert_allclose(L.cholesky(a, lower=lower), sla.cholesky(a, lower=lower),
+                               rtol=1e-12)
+    check(lambda a: L.cholesky((a + a.T) / 2, lower=lower), a)
+
+
+def test_cholesky_torch():
+    torch = pytest.importorskip("torch")
+    a, c = _spd(4, seed=3), np.tril(_rng(14).standard_normal((4, 4)))
+    ta = torch.tensor(a, requires_grad=True)
+    (torch.linalg.cholesky(ta) * torch.tensor(c)).sum().backward()
+    g = cr.grad(lambda a: cr.sum(L.cholesky(a, lower=True) * c))(a)
+    np.testing.assert_allclose(g, ta.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g, g.T)   # symmetric, as documented
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("bshape", [(3,), (3, 2)])
+def test_cho_solve(lower, bshape):
+    a, b = _spd(3), _rng(15).standard_normal(bshape)
+    c, low = L.cho_factor(a, lower=lower)
+    assert low is lower
+    ref = sla.cho_solve(sla.cho_factor(a, lower=lower), b)
+    np.testing.assert_allclose(L.cho_solve((c, low), b), ref, rtol=1e-12)
+    check(lambda a, b: L.cho_solve(L.cho_factor((a + a.T) / 2, lower=lower), b), a, b)
+
+
+def test_cho_solve_bad_argument():
+    with pytest.raises(TypeError, match="cho_factor"):
+        L.cho_solve(np.eye(2), np.ones(2))
+
+
+# ----- np.linalg aliases and pass-through -------------------------------------------
+def test_aliases_on_values():
+    a = _spd(3)
+    np.testing.assert_allclose(L.inv(a), np.linalg.inv(a))
+    np.testing.assert_allclose(L.det(a), np.linalg.det(a))
+    np.testing.assert_allclose(L.solve(a, np.ones(3)), np.linalg.solve(a, np.ones(3)))
+    np.testing.assert_allclose(L.solve(a, np.ones(3), transposed=True),
+                               np.linalg.solve(a.T, np.ones(3)))
+    np.testing.assert_allclose(L.eigh(a, eigvals_only=True), np.linalg.eigvalsh(a))
+
+
+def test_aliases_differentiate_when_np_linalg_has_rules():
+    from chainrule.ops import npla
+    if np.linalg.inv not in getattr(npla, "NUMPY_IMPLS", {}):
+        pytest.skip("np.linalg.inv has no rule yet (chainrule.ops.npla)")
+    a = _spd(3)
+    np.testing.assert_allclose(cr.grad(lambda a: cr.sum(L.inv(a)))(a),
+                               -np.linalg.inv(a).T @ np.ones((3, 3)) @ np.linalg.inv(a).T,
+                               rtol=1e-10)
+
+
+def test_passthrough():
+    p, low, up = L.lu(_spd(3))
+    np.testing.assert_allclose(p @ low @ up, _spd(3))
+    x = cr.tensor(_spd(2), requires_grad=True)
+    with pytest.raises(TypeError, match="scipy.linalg.lu has no derivative rule"):
+        L.lu(x)
+    with pytest.raises(AttributeError):
+        L.no_such_function  # noqa: B018
+
+
+def test_all_names_exist():
+    for name in L.__all__:
+        assert callable(getattr(L, name)), name
