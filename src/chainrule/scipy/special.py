@@ -1,4 +1,402 @@
-"""chainrule.scipy.special: differentiable scipy.special (being written); other names pass through."""
+"""chainrule.scipy.special: differentiable scipy.special; other names pass through.
+
+Each function is a primitive on SciPy's own function, with a VJP and a JVP
+rule written with chainrule's operations and the primitives of this module
+(d gammaln = digamma, d digamma = polygamma(1, .), d polygamma(n, .) =
+polygamma(n + 1, .), d iv(v, .) = (iv(v - 1, .) + iv(v + 1, .)) / 2, ...), so
+every order of derivative works. Complex inputs follow autograd's convention
+(g * f'(z), no conjugate) where SciPy defines the function on them (erf, ...).
+
+Which inputs are differentiated:
+- orders and counts (n of polygamma/jn/yn, v of iv/ive/jv/yv/kv, d of
+  multigammaln) have no derivative: differentiating through them raises a
+  RuleError (give them as plain values);
+- gammainc/gammaincc: in x only; betainc: in x only (the derivatives in the
+  shape parameters have no closed form in special functions; autograd has none
+  either). Differentiating in a or b raises a RuleError.
+- gammasgn has no derivative (piecewise constant).
+
+Conventions at edges: logsumexp of a slice that is all -inf (or whose weighted
+sum b * exp(a) is 0) is -inf and its gradient there is 0 (PyTorch's choice,
+the same as cr.logsumexp), not nan. xlogy(0, y) and xlog1py(0, y) are 0 for
+every y, and their derivative in y is 0 where x == 0.
+
+Example:
+    >>> import chainrule as cr, chainrule.scipy.special as sp
+    >>> float(cr.grad(sp.gammaln)(3.0))   # digamma(3) = 3/2 - euler_gamma
+    0.9227843350984671
+"""
+import numpy as np
+import scipy.special as _sc
+
+from ..errors import RuleError
+from ..primitive import ConstantPrimitive, Primitive
+from ..ops._util import kept_shape, pack, value
+from ..ops.compare import equal, sign
+from ..ops.elementwise import exp, log, where
+from ..ops.nn import log_softmax as _log_softmax, softmax as _softmax
+from ..ops.reduce import logsumexp as _cr_logsumexp, sum as _sum
+from ..ops.shape import reshape
 from . import passthrough
+
+__all__ = [
+    "gamma", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "rgamma",
+    "gammainc", "gammaincc", "gammasgn", "beta", "betaln", "betainc",
+    "erf", "erfc", "erfinv", "erfcinv", "erfcx", "ndtr", "ndtri", "log_ndtr",
+    "expit", "logit", "log_expit", "logsumexp", "softmax", "log_softmax",
+    "xlogy", "xlog1py", "entr", "rel_entr", "kl_div",
+    "expm1", "log1p", "exp2", "exp10", "cbrt",
+    "i0", "i1", "i0e", "i1e", "iv", "ive", "j0", "j1", "jn", "jv", "y0", "y1", "yn", "yv",
+    "k0", "k1", "kv",
+]
+
+_SQRT_PI = float(np.sqrt(np.pi))
+_SQRT_2PI = float(np.sqrt(2 * np.pi))
+
+
+def _no_derivative(path, arg, why):
+    """A rule for an input that has no derivative: differentiating through it is an error."""
+    def rule(*args, **kw):
+        raise RuleError(f"scipy.special.{path}: no derivative with respect to {arg} ({why}); "
+                        f"give {arg} as a plain value (a NumPy array or t.detach()).")
+    return rule
+
+
+def _public(op, name, doc):
+    """The exported function: ``op`` on its arguments, a nested list holding Tensors stacked
+    first (scipy.special would convert it with ``Tensor.__array__`` and cut the graph)."""
+    def f(*args, **kw):
+        for a in args:
+            if isinstance(a, (list, tuple)):
+                args = tuple(pack(b) for b in args)
+                break
+        return op(*args, **kw)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc
+    f.primitive = op
+    return f
+
+
+def _define(name, fun, *derivs, doc=None):
+    """A broadcasting primitive ``name``: rule k is g * derivs[k](ans, *args) (None: a rule
+    given as is, e.g. one that refuses an order)."""
+    op = Primitive(fun, name, broadcasts=True)
+    rules = []
+    for d in derivs:
+        if d is None or getattr(d, "_refuses", False):
+            rules.append(d)
+        else:
+            rules.append(lambda g, ans, *a, d=d: g * d(ans, *a))
+    op.defvjp(*rules)
+    op.defjvp(*rules)
+    return _public(op, name, doc or f"scipy.special.{name}, differentiable.")
+
+
+def _refusing(path, arg, why):
+    r = _no_derivative(path, arg, why)
+    r._refuses = True
+    return r
+
+
+def _orderless(path):
+    return _refusing(path, "the order", "it is an order, not a variable")
+
+
+# ----- gamma family --------------------------------------------------------------------------
+
+gammaln = _define("gammaln", _sc.gammaln, lambda ans, x: digamma(x),
+                  doc="scipy.special.gammaln: log|Gamma(x)|; derivative digamma(x).")
+digamma = _define("digamma", _sc.digamma, lambda ans, x: polygamma(1, x),
+                  doc="scipy.special.digamma (psi): d/dx log Gamma(x); derivative polygamma(1, x).")
+psi = digamma
+polygamma = _define("polygamma", _sc.polygamma, _orderless("polygamma"),
+                    lambda ans, n, x: polygamma(n + 1, x),
+                    doc="scipy.special.polygamma(n, x): n-th derivative of digamma (n static).")
+gamma = _define("gamma", _sc.gamma, lambda ans, x: ans * digamma(x),
+                doc="scipy.special.gamma; derivative gamma(x) * digamma(x).")
+# 1/Gamma is entire; at its zeros (x = 0, -1, ...) digamma is infinite, so the product
+# rgamma * digamma would be nan there: the rule is exact away from the poles of Gamma.
+rgamma = _define("rgamma", _sc.rgamma, lambda ans, x: -(ans * digamma(x)),
+                 doc="scipy.special.rgamma: 1/Gamma(x); derivative -rgamma(x) digamma(x).")
+
+
+def _multigammaln_fun(a, d):
+    return _sc.multigammaln(a, d)
+
+
+def _multigammaln_deriv(ans, a, d):
+    d = int(value(d))
+    total = digamma(a)
+    for j in range(1, d):
+        total = total + digamma(a - 0.5 * j)
+    return total
+
+
+multigammaln = _define("multigammaln", _multigammaln_fun, _multigammaln_deriv,
+                       _refusing("multigammaln", "d", "it is a dimension"),
+                       doc="scipy.special.multigammaln(a, d): log of the multivariate gamma "
+                           "function; derivative in a: sum_j digamma(a - j/2).")
+
+gammasgn = ConstantPrimitive(_sc.gammasgn, "gammasgn")
+gammasgn.__doc__ = "scipy.special.gammasgn: sign of Gamma(x) (no derivative)."
+
+
+def _gammainc_dx(ans, a, x):
+    # x^(a-1) e^-x / Gamma(a), through xlogy so that x = 0 with a = 1 gives 1, not nan
+    return exp(xlogy(a - 1, x) - x - gammaln(a))
+
+
+gammainc = _define("gammainc", _sc.gammainc,
+                   _refusing("gammainc", "a", "no closed form; autograd has none either"),
+                   _gammainc_dx,
+                   doc="scipy.special.gammainc(a, x): regularized lower incomplete gamma "
+                       "function; differentiable in x only.")
+gammaincc = _define("gammaincc", _sc.gammaincc,
+                    _refusing("gammaincc", "a", "no closed form; autograd has none either"),
+                    lambda ans, a, x: -_gammainc_dx(ans, a, x),
+                    doc="scipy.special.gammaincc(a, x): regularized upper incomplete gamma "
+                        "function; differentiable in x only.")
+
+beta = _define("beta", _sc.beta,
+               lambda ans, a, b: ans * (digamma(a) - digamma(a + b)),
+               lambda ans, a, b: ans * (digamma(b) - digamma(a + b)),
+               doc="scipy.special.beta(a, b) = Gamma(a)Gamma(b)/Gamma(a+b).")
+betaln = _define("betaln", _sc.betaln,
+                 lambda ans, a, b: digamma(a) - digamma(a + b),
+                 lambda ans, a, b: digamma(b) - digamma(a + b),
+                 doc="scipy.special.betaln(a, b): log|B(a, b)|.")
+betainc = _define("betainc", _sc.betainc,
+                  _refusing("betainc", "a", "no closed form; autograd has none either"),
+                  _refusing("betainc", "b", "no closed form; autograd has none either"),
+                  lambda ans, a, b, x: exp(xlogy(a - 1, x) + xlog1py(b - 1, -x) - betaln(a, b)),
+                  doc="scipy.special.betainc(a, b, x): regularized incomplete beta function; "
+                      "differentiable in x only.")
+
+# ----- error function and normal distribution ------------------------------------------------
+
+erf = _define("erf", _sc.erf, lambda ans, x: (2 / _SQRT_PI) * exp(-(x * x)),
+              doc="scipy.special.erf; derivative 2/sqrt(pi) exp(-x^2) (complex too).")
+erfc = _define("erfc", _sc.erfc, lambda ans, x: (-2 / _SQRT_PI) * exp(-(x * x)),
+               doc="scipy.special.erfc = 1 - erf; derivative -2/sqrt(pi) exp(-x^2).")
+erfinv = _define("erfinv", _sc.erfinv, lambda ans, x: (_SQRT_PI / 2) * exp(ans * ans),
+                 doc="scipy.special.erfinv; derivative sqrt(pi)/2 exp(erfinv(x)^2).")
+erfcinv = _define("erfcinv", _sc.erfcinv, lambda ans, x: (-_SQRT_PI / 2) * exp(ans * ans),
+                  doc="scipy.special.erfcinv; derivative -sqrt(pi)/2 exp(erfcinv(x)^2).")
+erfcx = _define("erfcx", _sc.erfcx, lambda ans, x: 2 * (x * ans) - 2 / _SQRT_PI,
+                doc="scipy.special.erfcx = exp(x^2) erfc(x); derivative 2x erfcx(x) - 2/sqrt(pi).")
+ndtr = _define("ndtr", _sc.ndtr, lambda ans, x: exp(-0.5 * (x * x)) / _SQRT_2PI,
+               doc="scipy.special.ndtr: the standard normal CDF; derivative its density.")
+# pdf / cdf as exp(log pdf - log cdf): finite far in the left tail, where both underflow
+log_ndtr = _define("log_ndtr", _sc.log_ndtr,
+                   lambda ans, x: exp(-0.5 * (x * x) - ans) / _SQRT_2PI,
+                   doc="scipy.special.log_ndtr: log of the standard normal CDF, stable in "
+                       "both tails.")
+ndtri = _define("ndtri", _sc.ndtri, lambda ans, x: _SQRT_2PI * exp(0.5 * (ans * ans)),
+                doc="scipy.special.ndtri: inverse of ndtr.")
+
+# ----- logistic -------------------------------------------------------------------------------
+
+expit = _define("expit", _sc.expit, lambda ans, x: ans - ans * ans,
+                doc="scipy.special.expit: the logistic sigmoid; derivative expit (1 - expit).")
+logit = _define("logit", _sc.logit, lambda ans, x: 1 / (x * (1 - x)),
+                doc="scipy.special.logit: log(p / (1 - p)); derivative 1 / (p (1 - p)).")
+log_expit = _define("log_expit", _sc.log_expit, lambda ans, x: expit(-x),
+                    doc="scipy.special.log_expit: log of the sigmoid; derivative expit(-x).")
+
+# ----- elementary functions SciPy provides -----------------------------------------------------
+
+expm1 = _define("expm1", _sc.expm1, lambda ans, x: ans + 1,
+                doc="scipy.special.expm1: exp(x) - 1, accurate near 0.")
+log1p = _define("log1p", _sc.log1p, lambda ans, x: 1 / (1 + x),
+                doc="scipy.special.log1p: log(1 + x), accurate near 0.")
+exp2 = _define("exp2", _sc.exp2, lambda ans, x: ans * float(np.log(2)),
+               doc="scipy.special.exp2: 2**x.")
+exp10 = _define("exp10", _sc.exp10, lambda ans, x: ans * float(np.log(10)),
+                doc="scipy.special.exp10: 10**x.")
+
+
+def _cbrt_deriv(ans, x):
+    # infinite at 0, where the forward gives 0 without a warning
+    with np.errstate(divide="ignore"):
+        return 1 / (3 * (ans * ans))
+
+
+cbrt = _define("cbrt", _sc.cbrt, _cbrt_deriv, doc="scipy.special.cbrt: the real cube root.")
+
+# ----- x log y and entropies ------------------------------------------------------------------
+
+
+def _zero_where_x0(x, q):
+    """q with 0 wherever x == 0 (q computed from a safe denominator there)."""
+    return where(equal(x, 0), 0.0, q)
+
+
+def _one_where_x0(x, y):
+    return where(equal(x, 0), 1.0, y)
+
+
+def _log_quiet(y):
+    # log(0) = -inf is the true derivative of xlogy in x at y = 0, where the forward
+    # gave 0 without a warning: the rule adds no "divide by zero" one (see cr.sqrt)
+    with np.errstate(divide="ignore"):
+        return log(y)
+
+
+xlogy = _define("xlogy", _sc.xlogy,
+                lambda ans, x, y: _log_quiet(y),
+                lambda ans, x, y: _zero_where_x0(x, x / _one_where_x0(x, y)),
+                doc="scipy.special.xlogy: x*log(y), 0 where x == 0; d/dy is 0 there too.")
+xlog1py = _define("xlog1py", _sc.xlog1py,
+                  lambda ans, x, y: log1p(y),
+                  lambda ans, x, y: _zero_where_x0(x, x / (1 + where(equal(x, 0), 0.0, y))),
+                  doc="scipy.special.xlog1py: x*log1p(y), 0 where x == 0; d/dy is 0 there.")
+
+
+def _entr_deriv(ans, x):
+    with np.errstate(divide="ignore"):
+        return -(log(x) + 1)
+
+
+entr = _define("entr", _sc.entr, _entr_deriv,
+               doc="scipy.special.entr: -x log x (0 at 0); derivative -(log x + 1).")
+rel_entr = _define("rel_entr", _sc.rel_entr,
+                   lambda ans, x, y: log(x / y) + 1,
+                   lambda ans, x, y: -(x / y),
+                   doc="scipy.special.rel_entr: x log(x / y) for x, y > 0.")
+kl_div = _define("kl_div", _sc.kl_div,
+                 lambda ans, x, y: log(x / y),
+                 lambda ans, x, y: 1 - x / y,
+                 doc="scipy.special.kl_div: x log(x / y) - x + y for x, y > 0.")
+
+# ----- Bessel functions -------------------------------------------------------------------------
+
+iv = _define("iv", _sc.iv, _orderless("iv"),
+             lambda ans, v, z: 0.5 * (iv(v - 1, z) + iv(v + 1, z)),
+             doc="scipy.special.iv(v, z): modified Bessel function of the first kind "
+                 "(differentiable in z).")
+ive = _define("ive", _sc.ive, _orderless("ive"),
+              lambda ans, v, z: 0.5 * (ive(v - 1, z) + ive(v + 1, z)) - sign(z) * ans,
+              doc="scipy.special.ive(v, z) = iv(v, z) exp(-|z|) (real z; differentiable in z).")
+i0 = _define("i0", _sc.i0, lambda ans, x: i1(x),
+             doc="scipy.special.i0; derivative i1(x).")
+i1 = _define("i1", _sc.i1, lambda ans, x: 0.5 * (i0(x) + iv(2, x)),
+             doc="scipy.special.i1; derivative (i0(x) + iv(2, x)) / 2.")
+i0e = _define("i0e", _sc.i0e, lambda ans, x: i1e(x) - sign(x) * ans,
+              doc="scipy.special.i0e = i0(x) exp(-|x|).")
+i1e = _define("i1e", _sc.i1e, lambda ans, x: 0.5 * (i0e(x) + ive(2, x)) - sign(x) * ans,
+              doc="scipy.special.i1e = i1(x) exp(-|x|).")
+jv = _define("jv", _sc.jv, _orderless("jv"),
+             lambda ans, v, z: 0.5 * (jv(v - 1, z) - jv(v + 1, z)),
+             doc="scipy.special.jv(v, z): Bessel function of the first kind (differentiable "
+                 "in z).")
+jn = _define("jn", _sc.jv, _orderless("jn"),
+             lambda ans, n, x: 0.5 * (jv(n - 1, x) - jv(n + 1, x)),
+             doc="scipy.special.jn(n, x): Bessel function of the first kind of integer order.")
+j0 = _define("j0", _sc.j0, lambda ans, x: -j1(x), doc="scipy.special.j0; derivative -j1(x).")
+j1 = _define("j1", _sc.j1, lambda ans, x: 0.5 * (j0(x) - jv(2, x)),
+             doc="scipy.special.j1; derivative (j0(x) - jv(2, x)) / 2.")
+yv = _define("yv", _sc.yv, _orderless("yv"),
+             lambda ans, v, z: 0.5 * (yv(v - 1, z) - yv(v + 1, z)),
+             doc="scipy.special.yv(v, z): Bessel function of the second kind (differentiable "
+                 "in z).")
+yn = _define("yn", _sc.yn, _orderless("yn"),
+             lambda ans, n, x: 0.5 * (yv(n - 1, x) - yv(n + 1, x)),
+             doc="scipy.special.yn(n, x): Bessel function of the second kind of integer order.")
+y0 = _define("y0", _sc.y0, lambda ans, x: -y1(x), doc="scipy.special.y0; derivative -y1(x).")
+y1 = _define("y1", _sc.y1, lambda ans, x: 0.5 * (y0(x) - yv(2, x)),
+             doc="scipy.special.y1; derivative (y0(x) - yv(2, x)) / 2.")
+kv = _define("kv", _sc.kv, _orderless("kv"),
+             lambda ans, v, z: -0.5 * (kv(v - 1, z) + kv(v + 1, z)),
+             doc="scipy.special.kv(v, z): modified Bessel function of the second kind "
+                 "(differentiable in z).")
+k0 = _define("k0", _sc.k0, lambda ans, x: -k1(x), doc="scipy.special.k0; derivative -k1(x).")
+k1 = _define("k1", _sc.k1, lambda ans, x: -0.5 * (k0(x) + kv(2, x)),
+             doc="scipy.special.k1; derivative -(k0(x) + kv(2, x)) / 2.")
+
+# ----- softmax family -------------------------------------------------------------------------
+
+
+def softmax(x, axis=None):
+    """scipy.special.softmax: exp(x) / sum(exp(x)) over ``axis`` (None: the whole array)."""
+    return _softmax(pack(x), axis=axis)
+
+
+def log_softmax(x, axis=None):
+    """scipy.special.log_softmax: x - logsumexp(x) over ``axis`` (None: the whole array)."""
+    return _log_softmax(pack(x), axis=axis)
+
+
+def _lse_fun(a, b, axis=None, keepdims=False):
+    """log|sum(b * exp(a))| over ``axis``; -inf where the sum is 0 (no warning)."""
+    with np.errstate(divide="ignore"):
+        return _sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[0]
+
+
+def _lse_sign_fun(a, b, axis=None, keepdims=False):
+    return _sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[1]
+
+
+def _lse_kept(x, a, b, axis, keepdims):
+    """x, a reduced array, given back its reduced axes (of the broadcast of a and b)."""
+    if keepdims:
+        return x
+    shape = np.broadcast_shapes(np.shape(value(a)), np.shape(value(b)))
+    return reshape(x, kept_shape(shape, axis))
+
+
+def _lse_weights(ans, a, b, axis, keepdims):
+    """sign(sum) * exp(a - ans) = d ans / d b; times b it is d ans / d a.
+
+    Where the sum is 0 (all -inf, or weights cancelling) ans is -inf: shift by 0
+    there, so the weights are finite (0 for a = -inf) rather than nan.
+    """
+    r = _lse_kept(ans, a, b, axis, keepdims)
+    s = _lse_sign(a, b, axis=axis, keepdims=True)
+    return s * exp(a - where(equal(r, -np.inf), 0.0, r))
+
+
+def _lse_rule_a(g, ans, a, b, axis=None, keepdims=False):
+    return _lse_kept(g, a, b, axis, keepdims) * (b * _lse_weights(ans, a, b, axis, keepdims))
+
+
+def _lse_rule_b(g, ans, a, b, axis=None, keepdims=False):
+    return _lse_kept(g, a, b, axis, keepdims) * _lse_weights(ans, a, b, axis, keepdims)
+
+
+def _lse_jvp_a(t, ans, a, b, axis=None, keepdims=False):
+    return _sum(t * (b * _lse_weights(ans, a, b, axis, keepdims)), axis, keepdims=keepdims)
+
+
+def _lse_jvp_b(t, ans, a, b, axis=None, keepdims=False):
+    return _sum(t * _lse_weights(ans, a, b, axis, keepdims), axis, keepdims=keepdims)
+
+
+_lse = Primitive(_lse_fun, "logsumexp", broadcasts=True)
+_lse.defvjp(_lse_rule_a, _lse_rule_b)
+_lse.defjvp(_lse_jvp_a, _lse_jvp_b)
+_lse_sign = ConstantPrimitive(_lse_sign_fun, "logsumexp_sign")
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    """scipy.special.logsumexp: log(sum(b * exp(a))) over ``axis``, differentiable in a and b.
+
+    With ``return_sign`` it returns (log|sum|, sign(sum)); the sign has no derivative.
+    A sum of 0 (all -inf, or b cancelling) gives -inf with a gradient of 0 there.
+    """
+    a = pack(a)
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    if b is None:
+        out = _cr_logsumexp(a, axis, keepdims=keepdims)
+        if not return_sign:
+            return out
+        return out, _lse_sign(a, np.ones((), dtype=np.result_type(value(a), 1.0)),
+                              axis=axis, keepdims=keepdims)
+    b = pack(b)
+    out = _lse(a, b, axis=axis, keepdims=keepdims)
+    if not return_sign:
+        return out
+    return out, _lse_sign(a, b, axis=axis, keepdims=keepdims)
+
 
 __getattr__ = passthrough("special")
