@@ -316,3 +316,91 @@ def test_explain_slot_uses_the_module(capsys, monkeypatch):
     monkeypatch.setattr(chainrule, "explain_cli", fake, raising=False)
     rc, out, _ = run(["explain", "four-vertex"], capsys)
     assert rc == 0 and "explained" in out and seen == {"example": "four-vertex"}
+
+
+# ----- the edges a new user hits --------------------------------------------------------------
+def _env():
+    return dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(chainrule.__file__)))
+
+
+LONG_EXPLAIN = """
+import sys, types
+fake = types.ModuleType("chainrule.explain_cli")
+fake.add_parser = lambda sub: sub.add_parser("explain")
+def run(args):
+    for i in range(50000):
+        print(f"line {i} of a long explanation")
+fake.run = run
+sys.modules["chainrule.explain_cli"] = fake
+from chainrule import cli
+sys.exit(cli.main(["explain"]))
+"""
+
+
+def _read_one_line_then_close(argv):
+    """Like ``... | head -1``: read one line of stdout, close it, wait for the command."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    first = p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    return p.wait(timeout=120), first.decode(), err
+
+
+def test_a_closed_pipe_ends_output_quietly():
+    rc, first, err = _read_one_line_then_close([sys.executable, "-c", LONG_EXPLAIN])
+    assert first == "line 0 of a long explanation\n"
+    assert rc == 0 and err == "", err
+
+
+def test_train_keeps_training_when_its_reader_goes_away(tmp_path, csv_file):
+    out = tmp_path / "run"
+    rc, first, err = _read_one_line_then_close(
+        [sys.executable, "-m", "chainrule.cli", *train_args(csv_file, out, "--epochs", "4")])
+    assert first.startswith(csv_file)
+    assert rc == 0 and "Broken pipe" not in err and "Traceback" not in err, err
+    assert sorted(os.listdir(out)) == ["curves.png", "metrics.json", "model.npz"]
+    assert len(json.loads((out / "metrics.json").read_text())["test_loss"]) == 4
+
+
+def test_evaluate_a_file_that_is_not_a_model(tmp_path, capsys):
+    p = tmp_path / "notes.txt"
+    p.write_text("hello\n")
+    rc, _, err = run(["evaluate", str(p)], capsys)
+    assert_one_line_error(rc, err, f"{p}: not a chainrule model file (not an .npz archive)")
+    assert "pickle" not in err
+
+
+def test_one_epoch_and_softmax_regression_are_named_so(tmp_path, csv_file, capsys):
+    rc, out, err = run(train_args(csv_file, tmp_path / "r", "--epochs", "1", "--hidden"),
+                       capsys)
+    assert rc == 0, err
+    assert "model softmax regression 3-3," in out and "MLP" not in out
+    assert ", 1 epoch\n" in out and "after 1 epoch in" in out and "epochs" not in out
+    rc, ev, err = run(["evaluate", str(tmp_path / "r" / "model.npz")], capsys)
+    assert rc == 0 and "softmax regression 3-3, trained on" in ev, err
+    rc, out, _ = run(train_args(csv_file, tmp_path / "s", "--epochs", "2"), capsys)
+    assert "model MLP 3-8-3 tanh," in out and ", 2 epochs\n" in out
+
+
+def _tick_labels(axis):
+    lo, hi = sorted(axis.get_view_interval())
+    return [t.get_text() for t, v in zip(axis.get_ticklabels(), axis.get_ticklocs())
+            if lo <= v <= hi]
+
+
+@pytest.mark.parametrize("losses", [(0.6050, 0.6048), (0.405, 0.401), (2.3, 0.05)])
+def test_curves_of_a_short_run_have_plain_axes(losses):
+    metrics = {"epoch": [1], "train_loss": [losses[0]], "test_loss": [losses[1]],
+               "train_accuracy": [0.65], "test_accuracy": [0.6],
+               "config": {"dataset": "d", "hidden": [], "activation": "tanh",
+                          "optimizer": "sgd", "lr": 0.1, "schedule": "constant",
+                          "batch_size": 1, "seed": 0}}
+    fig = cli.curves_figure(metrics)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        assert _tick_labels(ax.xaxis) == ["1"]
+        ys = _tick_labels(ax.yaxis)
+        assert len(ys) >= 2 and len(set(ys)) == len(ys), ys  # distinct labels
+        for label in ys:
+            float(label.replace("\u2212", "-"))  # a plain number: no x10^k, no offset

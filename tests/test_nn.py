@@ -294,3 +294,9 @@ def test_load_model_rejects_foreign_and_broken_files(tmp_path):
     np.savez(pickled, meta=np.array([{"format": "chainrule-model"}], dtype=object))
     with pytest.raises(nn.ModelFileError):
         nn.load_model(pickled)
+
+
+def test_describe_names_what_the_net_is():
+    assert nn.MLP([64, 10]).describe() == "softmax regression 64-10"
+    assert nn.MLP([64, 128, 10]).describe() == "MLP 64-128-10 tanh"
+    assert nn.MLP([4, 6, 5, 3], activation="relu").describe() == "MLP 4-6-5-3 relu"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import os
 import shutil
@@ -66,64 +67,41 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ----- argument types: reject bad values while parsing, with the option's name ------------
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {v}")
-    return v
+def _arg_type(convert, ok, expected: str, must: str):
+    """An argparse ``type``: ``convert(text)``, then ``ok(value)``, else a message.
+
+    Args:
+        convert: int or float.
+        ok: the test a converted value must pass.
+        expected: what to ask for when the text is not a number ("a positive integer").
+        must: what to say when the number fails ``ok`` ("must be >= 0").
+    """
+    def parse(text):
+        try:
+            v = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{must}, got {text}")
+        return v
+    parse.__name__ = expected  # argparse names the type in some messages
+    return parse
 
 
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (v > 0 and np.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return v
+def _finite(v):
+    return bool(np.isfinite(v))
 
 
-def _nonnegative_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v >= 0 and np.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return v
-
-
-def _fraction(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {text}")
-    return v
-
-
-def _momentum(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return v
-
-
-def _seed(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
+_positive_int = _arg_type(int, lambda v: v > 0, "a positive integer",
+                          "must be a positive integer")
+_positive_float = _arg_type(float, lambda v: v > 0 and _finite(v), "a positive number",
+                            "must be a positive number")
+_nonnegative_float = _arg_type(float, lambda v: v >= 0 and _finite(v), "a number",
+                               "must be >= 0")
+_fraction = _arg_type(float, lambda v: 0 < v < 1, "a number in (0, 1)",
+                      "must be strictly between 0 and 1")
+_momentum = _arg_type(float, lambda v: 0 <= v < 1, "a number in [0, 1)", "must be in [0, 1)")
+_seed = _arg_type(int, lambda v: v >= 0, "a non-negative integer", "must be >= 0")
 
 
 # ----- the parser ----------------------------------------------------------------------------
@@ -260,6 +238,7 @@ def main(argv=None) -> int:
 
     parser = build_parser()
     command = None
+    guard = sys.stdout = _StdoutGuard(sys.stdout)
     try:
         args, extra = parser.parse_known_args(argv)
         command = args.command
@@ -277,12 +256,59 @@ def main(argv=None) -> int:
         return _fail(e.prog or command, e)
     except (DataError, ModelFileError, ChainruleError) as e:
         return _fail(command, e)
+    except BrokenPipeError as e:
+        if e.filename is not None:  # a named pipe we opened, not our standard output
+            return _fail(command, f"{e.strerror or e}: {e.filename}")
+        guard.reader_gone()  # e.g. a write through sys.stdout.buffer after '| head'
+        return 0
     except OSError as e:  # a folder we cannot write, a full disk
         return _fail(command, f"{e.strerror or e}"
                               + (f": {e.filename}" if getattr(e, "filename", None) else ""))
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout = guard.stream
+
+
+class _StdoutGuard:
+    """``sys.stdout`` while a command runs: when the reader goes away (``| head``), output
+    ends quietly and the command carries on (Unix tools' convention; ``train`` still
+    trains and writes its run folder)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.gone = False
+
+    def write(self, text):
+        if not self.gone:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self.reader_gone()
+        return len(text)
+
+    def flush(self):
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self.reader_gone()
+
+    def reader_gone(self):
+        """Stop writing; point the descriptor at /dev/null so that the interpreter's final
+        flush of what is still buffered does not fail with "Broken pipe" either."""
+        self.gone = True
+        try:
+            fd = self.stream.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return  # not a real descriptor (a test's capture): nothing buffered below us
+        os.dup2(devnull, fd)
+        os.close(devnull)
+
+    def __getattr__(self, name):  # isatty, encoding, fileno, buffer...
+        return getattr(self.stream, name)
 
 
 def _fail(command, message) -> int:
@@ -313,9 +339,9 @@ def cmd_train(args) -> int:
     model = nn.MLP(sizes, activation=args.activation, seed=args.seed)
     print(f"{_describe_data(ds)}: {len(X_train)} train / {len(X_test)} test rows "
           f"(seed {args.seed})")
-    print(f"model MLP {'-'.join(map(str, sizes))} {args.activation}, "
+    print(f"model {model.describe()}, "
           f"{model.num_parameters()} parameters; {args.optimizer} lr {config['lr']:g} "
-          f"({args.schedule}), batch size {args.batch_size}, {args.epochs} epochs")
+          f"({args.schedule}), batch size {args.batch_size}, {_count(args.epochs, 'epoch')}")
 
     start = time.perf_counter()
     with np.errstate(all="ignore"):  # divergence is reported by _fit, in one line
@@ -332,7 +358,8 @@ def cmd_train(args) -> int:
     metrics = {"config": config, "data": data_info, "epoch": list(range(1, args.epochs + 1)),
                **history, "final": final}
     _write_run(final_dir, model, ds, scaler, config, data_info, final, metrics)
-    print(f"test accuracy {100 * final['test_accuracy']:.2f}% after {args.epochs} epochs "
+    print(f"test accuracy {100 * final['test_accuracy']:.2f}% after "
+          f"{_count(args.epochs, 'epoch')} "
           f"in {seconds:.1f} s; wrote {final_dir}/ (model.npz, metrics.json, curves.png)")
     return 0
 
@@ -410,6 +437,11 @@ def _make_optimizer(args, model, schedule):
                      nesterov=args.nesterov and momentum > 0, weight_decay=args.weight_decay)
 
 
+def _count(n: int, noun: str) -> str:
+    """"1 epoch", "15 epochs"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _describe_data(ds) -> str:
     return (f"{ds.name}: {len(ds.y)} rows, {ds.n_features} features, "
             f"{ds.n_classes} classes")
@@ -479,6 +511,11 @@ def _write_run(final_dir, model, ds, scaler, config, data_info, final, metrics):
 
 def plot_curves(metrics: dict, path: str) -> None:
     """Loss and accuracy against epoch, two panels, written as a PNG (no display needed)."""
+    curves_figure(metrics).savefig(path)
+
+
+def curves_figure(metrics: dict):
+    """The figure of :func:`plot_curves` (a matplotlib Figure, drawn without a display)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -487,25 +524,55 @@ def plot_curves(metrics: dict, path: str) -> None:
     fig = Figure(figsize=(9, 3.6), dpi=100)
     FigureCanvasAgg(fig)
     ax1, ax2 = fig.subplots(1, 2)
+    losses = [*metrics["train_loss"], *metrics["test_loss"]]
     ax1.plot(epochs, metrics["train_loss"], "o-", ms=3, label="train")
     ax1.plot(epochs, metrics["test_loss"], "o-", ms=3, label="test")
-    ax1.set_xlabel("epoch")
     ax1.set_ylabel("cross-entropy loss")
-    ax1.set_yscale("log")
-    ax1.legend()
-    ax1.grid(alpha=0.3)
+    if min(losses) > 0 and max(losses) / min(losses) >= 10:  # a log axis only across decades
+        ax1.set_yscale("log")
     ax2.plot(epochs, [100 * a for a in metrics["train_accuracy"]], "o-", ms=3, label="train")
     ax2.plot(epochs, [100 * a for a in metrics["test_accuracy"]], "o-", ms=3, label="test")
-    ax2.set_xlabel("epoch")
     ax2.set_ylabel("accuracy (%)")
+    _plain_axes(ax1, epochs, losses, min_span=0.1 * max(abs(v) for v in losses))
+    _plain_axes(ax2, epochs, [100 * a for a in metrics["train_accuracy"]]
+                + [100 * a for a in metrics["test_accuracy"]], min_span=5.0)
+    ax1.legend()
     ax2.legend(loc="lower right")
-    ax2.grid(alpha=0.3)
     hidden = "-".join(map(str, cfg["hidden"])) or "none"
     fig.suptitle(f"{cfg['dataset']}: hidden {hidden} {cfg['activation']}, {cfg['optimizer']} "
                  f"lr {cfg['lr']:g} ({cfg['schedule']}), batch {cfg['batch_size']}, "
                  f"seed {cfg['seed']}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    return fig
+
+
+def _plain_axes(ax, epochs, values, min_span: float) -> None:
+    """Whole epochs on x, plain numbers on y, a y range of at least ``min_span``.
+
+    matplotlib's defaults give a one-epoch run x ticks at 0.96..1.04, a y range as narrow
+    as the two values it holds, and on a narrow log axis labels like 4.05x10^-1.
+    """
+    from matplotlib import ticker
+
+    ax.set_xlabel("epoch")
+    if len(epochs) <= 10:
+        ax.set_xticks(epochs)
+    else:
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    if len(epochs) == 1:
+        ax.set_xlim(epochs[0] - 0.5, epochs[0] + 0.5)
+    if ax.get_yscale() == "log":
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    else:
+        plain = ticker.ScalarFormatter(useOffset=False)
+        plain.set_scientific(False)
+        ax.yaxis.set_major_formatter(plain)
+        finite = [v for v in values if np.isfinite(v)]
+        if finite and max(finite) - min(finite) < min_span:
+            mid = (max(finite) + min(finite)) / 2
+            ax.set_ylim(mid - 0.6 * min_span, mid + 0.6 * min_span)
+    ax.grid(alpha=0.3)
 
 
 # ----- evaluate ------------------------------------------------------------------------------
@@ -545,9 +612,7 @@ def cmd_evaluate(args) -> int:
     loss, acc, pred = nn.evaluate(model, X, y)
     C = nn.confusion_matrix(y, pred, len(ds.classes))
 
-    arch = meta["architecture"]
-    print(f"model {args.model}: MLP {'-'.join(map(str, arch['sizes']))} {arch['activation']}"
-          f", trained on {trained_on.get('name', '?')}")
+    print(f"model {args.model}: {model.describe()}, trained on {trained_on.get('name', '?')}")
     if split == "all":
         print(f"data {dataset}: all {len(y)} rows")
     else:

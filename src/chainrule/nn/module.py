@@ -224,6 +224,13 @@ class MLP(Module):
             h = self.g(_affine(h, params[wn], params[bn]))
         return _affine(h, params["V"], params["gamma"])
 
+    def describe(self) -> str:
+        """What the net is, in words: "MLP 64-128-10 tanh", or "softmax regression 64-10"."""
+        sizes = "-".join(map(str, self.sizes))
+        if len(self.sizes) == 2:  # no hidden layer, so no activation either
+            return f"softmax regression {sizes}"
+        return f"MLP {sizes} {self.activation}"
+
     def architecture(self) -> dict:
         """A JSON-ready description from which :meth:`from_architecture` rebuilds the net."""
         return {"type": "MLP", "sizes": list(self.sizes), "activation": self.activation,
