@@ -149,7 +149,7 @@ def correlate(in1, in2, mode="full", method="auto"):
         >>> import numpy as np, chainrule as cr
         >>> from chainrule.scipy.signal import correlate
         >>> correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]), mode="valid")
-        array([1., 2.])
+        array([2., 3.])
     """
     nd = len(_util.shape_of(in1))
     if len(_util.shape_of(in2)) != nd:
