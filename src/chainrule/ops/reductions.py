@@ -1,6 +1,502 @@
 """Reductions and scans beyond cr.ops: prod, std, var, cumsum, cumprod, average, ptp, nan-functions.
 
 ``NUMPY_IMPLS`` maps each NumPy callable to its differentiable implementation
-(NumPy's signature; Tensors, arrays, scalars and nested lists of them accepted).
+(NumPy's signature; Tensors, arrays, scalars and nested lists of them accepted;
+without any Tensor among the arguments, NumPy's own function runs).
+
+New primitives: ``prod``, ``cumsum``, ``cumprod`` and ``std``; the rest are
+compositions of them and of the core reductions. Numerical conventions:
+
+- prod, cumprod with zeros: exact, no division by zero. d prod / d x_i is the
+  product of the other entries (ans / x_i only where x_i != 0); the rule is
+  exact to second order for any number of zeros in a slice (third and higher
+  orders may miss terms when a slice holds three or more zeros). cumprod's
+  rules likewise: exact at first and second order with any zeros (entries
+  after the first zero of a slice get 0, the first zero gets
+  prod(before) * sum(g * tail)); third order may miss terms with zeros.
+- std of a constant slice: NumPy gives 0, where sqrt is not differentiable;
+  the gradient is NaN there (PyTorch's and autograd's convention, both give
+  NaN), without a warning. var of a constant is smooth: gradient 0.
+- median / quantile / percentile: a selection from the sorted slice (with
+  linear interpolation): the gradient goes to the selected entries with the
+  interpolation weights; ties go where the stable sort put them.
+- nan-functions: NaN entries get gradient 0 (they are skipped).
+- ptp, nanmax, nanmin: max/min's convention (ties share the gradient).
 """
+import numpy as np
+
+from ..primitive import Primitive
+from ..tensor import Tensor
+from ._npapi import check_dtype, numpy_function
+from ._util import kept_shape, normalize_axis, pack, shape_of, value
+from .assembly import _axis, moveaxis, sort
+from .compare import equal, isnan, logical_and, logical_not, logical_or
+from .elementwise import where as _where
+from .reduce import _count, _keep, max as _max, mean as _mean, min as _min, sum as _sum
+from .shape import broadcast_to, getitem, reshape
+
 NUMPY_IMPLS = {}
+
+
+def _register(npfun):
+    def deco(impl):
+        wrapped = numpy_function(npfun)(impl)
+        NUMPY_IMPLS[npfun] = wrapped
+        return wrapped
+    return deco
+
+
+def _real_only(name, x):
+    if value(x).dtype.kind == "c":
+        raise TypeError(f"{name}: complex input has no derivative rule in chainrule yet")
+
+
+def _flip(x, ax):
+    return getitem(x, (slice(None),) * ax + (slice(None, None, -1),))
+
+
+def _one(x):
+    return value(x).dtype.type(1)
+
+
+def _zero(x):
+    return value(x).dtype.type(0)
+
+
+# ----- prod ------------------------------------------------------------------------
+def _prod_fun(x, axis=None, keepdims=False):
+    return np.prod(x, axis=axis, keepdims=keepdims)
+
+
+def _prod_others(ans, x, axis, keepdims):
+    """For each entry, the product of the other entries of its slice: d prod / d x_i.
+
+    ans / x_i where x_i != 0 (ans is 0 there if the slice holds a zero, which
+    is right). At a zero: the product of the nonzero entries if it is the
+    slice's only zero, else 0; with exactly two zeros the value is
+    P_nz * x_other (0, but its derivative P_nz is the second derivative).
+    """
+    a = _keep(ans, x, axis, keepdims)
+    if type(x) is np.ndarray and type(a) is np.ndarray and x.all():
+        return a / x  # first order, no zero: the common case, one division
+    zero = equal(x, 0)
+    z = _where(zero, _one(x), _zero(x))
+    nz = _sum(z, axis, keepdims=True)
+    xs = _where(zero, _one(x), x)
+    pnz = prod(xs, axis, keepdims=True)
+    others_zero = _sum(_where(zero, x, _zero(x)), axis, keepdims=True) - x
+    at_zero = pnz * (_where(equal(nz, 1), _one(x), _zero(x))
+                     + _where(equal(nz, 2), _one(x), _zero(x)) * others_zero)
+    return _where(zero, at_zero, a / xs)
+
+
+prod = Primitive(_prod_fun, "prod")
+prod.defvjp(lambda g, ans, x, axis=None, keepdims=False:
+            _keep(g, x, axis, keepdims) * _prod_others(ans, x, axis, keepdims))
+prod.defjvp(lambda t, ans, x, axis=None, keepdims=False:
+            _sum(t * _prod_others(ans, x, axis, keepdims), axis, keepdims=keepdims))
+
+
+def _where_mask(name, a, where_, fill):
+    if where_ is True:
+        return a
+    return _where(where_, a, fill)
+
+
+@_register(np.prod)
+def _np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    """np.prod: the product of the entries over axes."""
+    a = pack(a)
+    check_dtype("np.prod", dtype, value(a).dtype)
+    a = _where_mask("np.prod", a, where, _one(a))
+    r = prod(a, axis, keepdims=bool(keepdims))
+    return r if initial is None else r * initial
+
+
+# ----- cumulative sums and products -------------------------------------------------
+def _scan_axis(x, axis):
+    """(x, axis) of a scan: the flattened x and 0 when axis is None."""
+    if axis is None:
+        return reshape(x, (-1,)), 0
+    return x, int(axis) % max(len(shape_of(x)), 1)
+
+
+def _cumsum_fun(x, axis=None):
+    return np.cumsum(x, axis=axis)
+
+
+def _rev_cumsum(g, ax):
+    """sum over k >= i of g_k: the VJP of a cumulative sum."""
+    return _flip(cumsum(_flip(g, ax), ax), ax)
+
+
+cumsum = Primitive(_cumsum_fun, "cumsum")
+cumsum.defvjp(lambda g, ans, x, axis=None:
+              reshape(_rev_cumsum(g, _scan_axis(x, axis)[1]), shape_of(x)))
+cumsum.defjvp(lambda t, ans, x, axis=None: cumsum(t, axis))
+
+
+def _cumprod_fun(x, axis=None):
+    return np.cumprod(x, axis=axis)
+
+
+def _cumprod_parts(x, ax):
+    """Masks and partial products of the exact cumprod rules (see the module docstring).
+
+    before: entries before the slice's first zero; first: the first zero;
+    xs: x before it, 1 from there on; pb: the product of the entries before
+    the first zero; tail_k: the product of x_j for first zero < j <= k.
+    """
+    zero = equal(x, 0)
+    seen = cumsum(_where(zero, 1, 0), ax)
+    before = equal(seen, 0)
+    first = logical_and(zero, equal(seen, 1))
+    xs = _where(before, x, _one(x))
+    pb = prod(xs, ax, keepdims=True)
+    tail = cumprod(_where(logical_not(logical_or(before, first)), x, _one(x)), ax)
+    return before, first, xs, pb, tail
+
+
+def _cumprod_vjp_1d(g, ans, x1, ax, second):
+    """The cumprod VJP along ``ax`` (see the module docstring), exact with zeros.
+
+    Before the slice's first zero z: sum_{k>=i} g_k ans_k / x_i (ans_k = 0 from z
+    on, as is the true derivative); at z: prod(before) * sum_{k>=z} g_k tail_k;
+    after z: 0, written as x_z * prod(before) * (the VJP of cumprod at x with its
+    entries up to z set to 1), which is 0 but has the right derivative in x_z
+    (``second``: only when the rule is itself differentiated).
+    """
+    before, first, xs, pb, tail = _cumprod_parts(x1, ax)
+    s = _sum(_where(before, _zero(x1), g * tail), ax, keepdims=True)
+    out = _where(before, _rev_cumsum(g * ans, ax) / xs, _where(first, pb * s, _zero(x1)))
+    if second:
+        y = _where(logical_or(before, first), _one(x1), x1)
+        xz = _sum(_where(first, x1, _zero(x1)), ax, keepdims=True)
+        after = xz * pb * _cumprod_vjp_1d(g, tail, y, ax, False)
+        out = out + _where(logical_or(before, first), _zero(x1), after)
+    return out
+
+
+def _cumprod_vjp(g, ans, x, axis=None):
+    x1, ax = _scan_axis(x, axis)
+    if type(x1) is np.ndarray and type(ans) is np.ndarray:
+        if x1.all():
+            return (_rev_cumsum(g * ans, ax) / x1).reshape(x.shape)
+        return _cumprod_vjp_1d(g, ans, x1, ax, False).reshape(x.shape)
+    return reshape(_cumprod_vjp_1d(g, ans, x1, ax, True), shape_of(x))
+
+
+def _cumprod_jvp_1d(t1, ans, x1, ax, second):
+    """The cumprod JVP along ``ax``, exact with zeros (the transpose of the VJP above).
+
+    Before the first zero z: ans_k * sum_{i<=k} t_i / x_i; from z on only z's own
+    tangent survives: t_z * prod(before) * tail_k, plus (``second``) the terms
+    that are 0 through x_z, kept for their derivative in x_z.
+    """
+    before, first, xs, pb, tail = _cumprod_parts(x1, ax)
+    tz = _sum(_where(first, t1, _zero(x1)), ax, keepdims=True)
+    out = _where(before, ans * cumsum(t1 / xs, ax), tz * pb * tail)
+    if second:
+        y = _where(logical_or(before, first), _one(x1), x1)
+        xz = _sum(_where(first, x1, _zero(x1)), ax, keepdims=True)
+        sb = _sum(_where(before, t1 / xs, _zero(x1)), ax, keepdims=True)
+        ta = _where(logical_or(before, first), _zero(x1), t1)
+        rest = xz * pb * (tail * sb + _cumprod_jvp_1d(ta, tail, y, ax, False))
+        out = out + _where(before, _zero(x1), rest)
+    return out
+
+
+def _cumprod_jvp(t, ans, x, axis=None):
+    x1, ax = _scan_axis(x, axis)
+    t1 = _scan_axis(t, axis)[0]
+    if type(x1) is np.ndarray and type(ans) is np.ndarray:
+        if x1.all():
+            return ans * np.cumsum(t1 / x1, axis=ax)
+        return _cumprod_jvp_1d(t1, ans, x1, ax, False)
+    return _cumprod_jvp_1d(t1, ans, x1, ax, True)
+
+
+cumprod = Primitive(_cumprod_fun, "cumprod")
+cumprod.defvjp(_cumprod_vjp)
+cumprod.defjvp(_cumprod_jvp)
+
+
+def _scan(npfun, op, skip=None):
+    def impl(a, axis=None, dtype=None, out=None):
+        a = pack(a)
+        check_dtype(f"np.{npfun.__name__}", dtype, value(a).dtype)
+        if skip is not None:  # nancumsum / nancumprod: NaN read as the neutral element
+            a = _where(isnan(a), value(a).dtype.type(skip), a)
+        return op(a, None if axis is None else _axis(axis, len(shape_of(a))))
+    impl.__name__ = npfun.__name__
+    impl.__doc__ = f"np.{npfun.__name__}: the running {'sum' if op is cumsum else 'product'}."
+    return _register(npfun)(impl)
+
+
+np_cumsum = _scan(np.cumsum, cumsum)
+np_cumprod = _scan(np.cumprod, cumprod)
+nancumsum = _scan(np.nancumsum, cumsum, 0)
+nancumprod = _scan(np.nancumprod, cumprod, 1)
+
+
+# ----- variance and standard deviation ----------------------------------------------
+def _ddof(name, ddof, correction):
+    if correction is not None:
+        if ddof != 0:
+            raise ValueError(f"{name}: ddof and correction can't be provided simultaneously.")
+        return correction
+    return ddof
+
+
+def _centered(x, axis, nan):
+    """x minus the mean of its slice (NaN entries: 0), and the count of the mean."""
+    if nan:
+        keep = logical_not(isnan(x))
+        n = _sum(_where(keep, _one(x), _zero(x)), axis, keepdims=True)
+        x0 = _where(keep, x, _zero(x))
+        return _where(keep, x0 - _sum(x0, axis, keepdims=True) / n, _zero(x)), n
+    return x - _mean(x, axis, keepdims=True), _count(x, axis)
+
+
+def _var(a, axis, ddof, keepdims, nan):
+    d, n = _centered(a, axis, nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _sum(d * d, axis, keepdims=keepdims) / np.maximum(n - ddof, 0)
+
+
+def _std_fun(x, axis=None, ddof=0, keepdims=False, nan=False):
+    f = np.nanstd if nan else np.std
+    return f(x, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def _std_share(ans, x, axis, ddof, keepdims, nan):
+    """d std / d x_i = (x_i - mean) / (std * (n - ddof)): NaN where std = 0 (no warning)."""
+    d, n = _centered(x, axis, nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return d / (_keep(ans, x, axis, keepdims) * np.maximum(n - ddof, 0))
+
+
+std = Primitive(_std_fun, "std")
+std.defvjp(lambda g, ans, x, axis=None, ddof=0, keepdims=False, nan=False:
+           _keep(g, x, axis, keepdims) * _std_share(ans, x, axis, ddof, keepdims, nan))
+std.defjvp(lambda t, ans, x, axis=None, ddof=0, keepdims=False, nan=False:
+           _sum(t * _std_share(ans, x, axis, ddof, keepdims, nan), axis, keepdims=keepdims))
+
+
+def _axis_arg(axis):
+    return axis if axis is None or isinstance(axis, (int, np.integer)) else tuple(axis)
+
+
+def _moment(npfun, nan, root):
+    name = f"np.{npfun.__name__}"
+
+    def impl(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+             mean=None, correction=None):
+        a = pack(a)
+        _real_only(name, a)
+        check_dtype(name, dtype, value(a).dtype)
+        if where is not True or mean is not None:
+            raise NotImplementedError(f"{name}: where= and mean= have no derivative rule in "
+                                      f"chainrule; select the entries first")
+        ddof = _ddof(name, ddof, correction)
+        axis = _axis_arg(axis)
+        if root:
+            return std(a, axis, ddof=ddof, keepdims=bool(keepdims), nan=nan)
+        return _var(a, axis, ddof, bool(keepdims), nan)
+    impl.__name__ = npfun.__name__
+    impl.__doc__ = f"{name}: the {'standard deviation' if root else 'variance'}" \
+                   f"{' ignoring NaN' if nan else ''} (ddof / correction)."
+    return _register(npfun)(impl)
+
+
+np_var = _moment(np.var, False, False)
+np_std = _moment(np.std, False, True)
+nanvar = _moment(np.nanvar, True, False)
+nanstd = _moment(np.nanstd, True, True)
+
+
+# ----- averages and ranges -----------------------------------------------------------
+@_register(np.average)
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """np.average: the (weighted) mean, differentiable in a and in the weights."""
+    a = pack(a)
+    axis = _axis_arg(axis)
+    keepdims = bool(keepdims)
+    if weights is None:
+        avg = _mean(a, axis, keepdims=keepdims)
+        scl = np.full(shape_of(avg), _count(a, axis) or 0, dtype=value(avg).dtype)
+    else:
+        w = pack(weights)
+        sa, sw = shape_of(a), shape_of(w)
+        if sa != sw:
+            if axis is None:
+                raise TypeError("np.average: Axis must be specified when shapes of a and "
+                                "weights differ.")
+            if len(sw) != 1 or not isinstance(axis, (int, np.integer)):
+                raise TypeError("np.average: 1D weights expected when shapes of a and "
+                                "weights differ.")
+            ax = int(axis) % len(sa)
+            if sw[0] != sa[ax]:
+                raise ValueError("np.average: Length of weights not compatible with "
+                                 "specified axis.")
+            w = reshape(w, tuple(-1 if i == ax else 1 for i in range(len(sa))))
+            w_full = w * np.ones(sa, dtype=value(w).dtype)
+        else:
+            w_full = w
+        scl = _sum(w_full, axis, keepdims=keepdims)
+        if np.any(value(scl) == 0.0):
+            raise ZeroDivisionError("np.average: Weights sum to zero, can't be normalized")
+        avg = _sum(a * w, axis, keepdims=keepdims) / scl
+    if returned:
+        if shape_of(scl) != shape_of(avg):
+            scl = broadcast_to(scl, shape_of(avg))
+        return avg, scl
+    return avg
+
+
+@_register(np.ptp)
+def ptp(a, axis=None, out=None, keepdims=False):
+    """np.ptp: max - min over axes (ties share the gradient, as in max and min)."""
+    a = pack(a)
+    axis = _axis_arg(axis)
+    return _max(a, axis, keepdims=bool(keepdims)) - _min(a, axis, keepdims=bool(keepdims))
+
+
+# ----- NaN-skipping reductions -------------------------------------------------------
+@_register(np.nansum)
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    """np.nansum: the sum with NaN read as 0 (NaN entries get gradient 0)."""
+    a = pack(a)
+    check_dtype("np.nansum", dtype, value(a).dtype)
+    a = _where_mask("np.nansum", a, where, _zero(a))
+    r = _sum(_nan_as(a, 0), _axis_arg(axis), keepdims=bool(keepdims))
+    return r if initial is None else r + initial
+
+
+def _nan_as(a, fill):
+    if value(a).dtype.kind not in "fc":
+        return a
+    return _where(isnan(a), value(a).dtype.type(fill), a)
+
+
+@_register(np.nanprod)
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    """np.nanprod: the product with NaN read as 1."""
+    a = pack(a)
+    check_dtype("np.nanprod", dtype, value(a).dtype)
+    a = _where_mask("np.nanprod", a, where, _one(a))
+    r = prod(_nan_as(a, 1), _axis_arg(axis), keepdims=bool(keepdims))
+    return r if initial is None else r * initial
+
+
+@_register(np.nanmean)
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    """np.nanmean: the mean of the entries that are not NaN (NaN for an all-NaN slice)."""
+    a = pack(a)
+    check_dtype("np.nanmean", dtype, value(a).dtype)
+    if where is not True:
+        raise NotImplementedError("np.nanmean: where= has no derivative rule in chainrule")
+    axis = _axis_arg(axis)
+    keep = logical_not(isnan(a))
+    n = _sum(_where(keep, _one(a), _zero(a)), axis, keepdims=bool(keepdims))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _sum(_nan_as(a, 0), axis, keepdims=bool(keepdims)) / n
+
+
+def _nanext(npfun, op, fill):
+    def impl(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+        a = pack(a)
+        if initial is not None or where is not True:
+            raise NotImplementedError(f"np.{npfun.__name__}: initial= and where= have no "
+                                      f"derivative rule in chainrule")
+        axis = _axis_arg(axis)
+        r = op(_nan_as(a, fill), axis, keepdims=bool(keepdims))
+        # an all-NaN slice is NaN (NumPy warns "All-NaN slice encountered")
+        allnan = equal(_sum(_where(isnan(a), _zero(a), _one(a)), axis,
+                            keepdims=bool(keepdims)), 0)
+        if np.any(value(allnan)):
+            r = _where(allnan, value(a).dtype.type(np.nan), r)
+        return r
+    impl.__name__ = npfun.__name__
+    impl.__doc__ = f"np.{npfun.__name__}: {op.name} skipping NaN entries."
+    return _register(npfun)(impl)
+
+
+nanmax = _nanext(np.nanmax, _max, -np.inf)
+nanmin = _nanext(np.nanmin, _min, np.inf)
+
+
+# ----- order statistics --------------------------------------------------------------
+_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(name, a, q, axis, method, keepdims):
+    """Quantiles q in [0, 1] of a over axis: the sorted slice, read at q * (n - 1)."""
+    if method not in _METHODS:
+        raise NotImplementedError(f"{name}: method={method!r} has no derivative rule in "
+                                  f"chainrule; supported: {', '.join(_METHODS)}")
+    a = pack(a)
+    _real_only(name, a)
+    s0 = shape_of(a)
+    nd = len(s0)
+    axes = normalize_axis(axis, nd) if nd else ()
+    rest = [i for i in range(nd) if i not in axes]
+    # the reduced axes first, merged into one: (n, rest...)
+    a = moveaxis.__wrapped__(a, axes, tuple(range(len(axes)))) if axes else a
+    n = int(np.prod([s0[i] for i in axes], dtype=int))
+    a = reshape(a, (n,) + tuple(s0[i] for i in rest))
+    s = sort.__wrapped__(a, axis=0)
+    qv = np.asarray(value(q), dtype=float)
+    if np.any((qv < 0) | (qv > 1)):
+        raise ValueError(f"{name}: Quantiles must be in the range [0, 1]")
+    v = qv * (n - 1)
+    lo = np.floor(v).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    frac_v = v - lo
+    if method == "lower":
+        out = getitem(s, lo)
+    elif method == "higher":
+        out = getitem(s, np.ceil(v).astype(np.intp))
+    elif method == "nearest":
+        # NumPy rounds half to even
+        out = getitem(s, np.around(v).astype(np.intp))
+    else:
+        bshape = qv.shape + (1,) * len(rest)
+        if method == "midpoint":
+            frac = np.where(frac_v > 0, 0.5, 0.0).reshape(bshape)
+        elif type(q) is Tensor:  # differentiable in q as well
+            frac = reshape(q * (n - 1) - lo, bshape)
+        else:
+            frac = frac_v.reshape(bshape)
+        lo_v, hi_v = getitem(s, lo), getitem(s, hi)
+        out = lo_v + (hi_v - lo_v) * frac
+    if keepdims:
+        out = reshape(out, qv.shape + kept_shape(s0, axes if axes else None))
+    return out
+
+
+@_register(np.quantile)
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+             keepdims=False, *, weights=None, interpolation=None):
+    """np.quantile: the q-th quantiles (gradient to the selected entries, interpolated)."""
+    if weights is not None:
+        raise NotImplementedError("np.quantile: weights= has no derivative rule in chainrule")
+    return _quantile("np.quantile", a, q, axis, interpolation or method, keepdims)
+
+
+@_register(np.percentile)
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+               keepdims=False, *, weights=None, interpolation=None):
+    """np.percentile: quantiles given in percent."""
+    if weights is not None:
+        raise NotImplementedError("np.percentile: weights= has no derivative rule in chainrule")
+    return _quantile("np.percentile", a, q / 100, axis, interpolation or method, keepdims)
+
+
+@_register(np.median)
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """np.median: the middle entry (the mean of the two middle ones for an even count)."""
+    return _quantile("np.median", a, 0.5, axis, "linear", keepdims)
+
+
+__all__ = sorted(f.__name__ for f in NUMPY_IMPLS.values())
