@@ -1,22 +1,29 @@
 """NumPy's dispatch protocols: ``np.tanh(t)``, ``np.sum(t)`` on a Tensor record the
 same vertices as ``cr.tanh(t)``, ``cr.sum(t)``.
 
-Functions without a derivative here (comparisons, ``np.sign``, ``np.argmax``,
-``np.isfinite``...) run on the values and return plain arrays. Anything else
-is refused with the name of the chainrule operation to use, rather than
+Lookup order: the core ops (``UFUNCS``, ``FUNCTIONS``), then the catalogue
+(``catalogue.IMPLS``: ufuncs, reductions, assembly, products, np.linalg,
+np.fft). For functions the catalogue comes first: its entries take NumPy's
+whole signature. Functions without a derivative (``NO_DERIVATIVE``:
+comparisons, ``np.sign``, ``np.argmax``, ``np.isfinite``, ``np.shape``,
+``np.zeros_like``...) run on the values and return plain arrays, as in HIPS
+autograd. Anything else is refused with the name of what to use, rather than
 silently dropping the gradient.
 """
 import numpy as np
 
 from ..tensor import Tensor
-from . import compare as C, elementwise as E, linalg as L, nn as N, reduce as R, shape as S
+from . import catalogue
+from . import compare as C, elementwise as E, linalg as L, reduce as R, shape as S, ufuncs as U
 
 UFUNCS = {
     np.add: E.add, np.subtract: E.subtract, np.multiply: E.multiply,
     np.divide: E.divide, np.true_divide: E.divide, np.negative: E.negative,
     np.power: E.power, np.exp: E.exp, np.log: E.log, np.sqrt: E.sqrt,
-    np.square: E.square, np.absolute: E.abs, np.sin: E.sin, np.cos: E.cos,
+    np.square: E.square, np.sin: E.sin, np.cos: E.cos,
     np.tanh: E.tanh, np.maximum: E.maximum, np.minimum: E.minimum, np.matmul: L.matmul,
+    # the complex-aware absolute (its VJP is conj(z)/|z| g on complex input)
+    np.absolute: U.absolute,
 }
 
 UFUNCS.update({
@@ -27,12 +34,34 @@ UFUNCS.update({
     np.isnan: C.isnan,
 })
 
-# Piecewise-constant or boolean results: no gradient to lose.
-CONSTANT_UFUNCS = {
-    np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
-    np.sign, np.floor, np.ceil, np.rint, np.trunc, np.isfinite, np.isnan, np.isinf,
-    np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.signbit,
-}
+
+def _names(module, names):
+    """The callables of ``module`` with these names (those this NumPy version has)."""
+    return {getattr(module, n) for n in names.split() if hasattr(module, n)}
+
+
+# Piecewise-constant, boolean, integer or shape-valued results: no gradient to lose
+# (HIPS autograd's list, and the rest of NumPy's functions of that kind).
+CONSTANT_UFUNCS = {f for f in _names(np, """
+    greater greater_equal less less_equal equal not_equal sign floor ceil rint trunc
+    isfinite isnan isinf isnat logical_and logical_or logical_not logical_xor signbit
+    floor_divide spacing bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_count
+    invert left_shift right_shift gcd lcm""") if isinstance(f, np.ufunc)}
+
+NO_DERIVATIVE = CONSTANT_UFUNCS | _names(np, """
+    round around fix isposinf isneginf iscomplex isreal iscomplexobj isrealobj isscalar
+    all any argmax argmin argpartition argsort argwhere nonzero flatnonzero count_nonzero
+    searchsorted digitize bincount histogram histogram2d histogramdd histogram_bin_edges
+    lexsort unravel_index ravel_multi_index indices ndindex ndenumerate
+    tril_indices triu_indices tril_indices_from triu_indices_from diag_indices
+    diag_indices_from mask_indices isin in1d unique_counts
+    shape ndim size allclose isclose array_equal array_equiv result_type can_cast
+    min_scalar_type promote_types common_type zeros_like ones_like empty_like
+    may_share_memory shares_memory array2string array_repr array_str
+    nanargmax nanargmin iterable isfortran ndim""") | _names(np.linalg, "matrix_rank")
+
+# The old name, kept for readers of this module.
+CONSTANT_FUNCTIONS = NO_DERIVATIVE - CONSTANT_UFUNCS
 
 
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
@@ -51,6 +80,16 @@ def _min(a, axis=None, out=None, keepdims=False, **kw):
     return R.min(a, axis, keepdims=keepdims)
 
 
+def _where(condition, x=None, y=None):
+    """np.where: one argument is np.nonzero (indices, no gradient); three select."""
+    if x is None and y is None:
+        return np.nonzero(_values(condition))
+    if x is None or y is None:
+        raise ValueError("np.where: give either only the condition (np.nonzero's indices) "
+                         "or all three of condition, x and y")
+    return E.where(condition, x, y)
+
+
 FUNCTIONS = {
     np.sum: _sum, np.mean: _mean, np.max: _max, np.amax: _max, np.min: _min, np.amin: _min,
     np.reshape: lambda a, shape=None, **kw: S.reshape(a, kw.get("newshape", shape)),
@@ -59,16 +98,19 @@ FUNCTIONS = {
     np.broadcast_to: lambda a, shape, **kw: S.broadcast_to(a, shape),
     np.concatenate: lambda arrays, axis=0, **kw: S.concatenate(arrays, axis),
     np.stack: lambda arrays, axis=0, **kw: S.stack(arrays, axis),
-    np.where: E.where, np.clip: lambda a, a_min=None, a_max=None, **kw: E.clip(a, a_min, a_max),
+    np.where: _where, np.clip: lambda a, a_min=None, a_max=None, **kw: E.clip(a, a_min, a_max),
     np.dot: L.dot,
+    # identity (a vertex of its own); the catalogue's np.copy, when there is one, comes first
+    np.copy: lambda a, order="K", subok=False: S.reshape(a, np.shape(_values(a))),
 }
 
-CONSTANT_FUNCTIONS = {
-    np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.sign, np.isfinite,
-    np.isnan, np.allclose, np.isclose, np.array_equal, np.zeros_like, np.ones_like,
-    np.empty_like, np.result_type, np.all, np.any, np.count_nonzero, np.nonzero,
-    np.may_share_memory, np.shares_memory, np.array2string, np.array_repr, np.copy,
+# ufunc methods with a chainrule equivalent: (ufunc, method) -> f(array, axis, keepdims)
+_REDUCE = {
+    (np.add, "reduce"): R.sum, (np.maximum, "reduce"): R.max,
+    (np.minimum, "reduce"): R.min, (np.logaddexp, "reduce"): R.logsumexp,
 }
+_REDUCE_VIA = {(np.multiply, "reduce"): np.prod, (np.add, "accumulate"): np.cumsum,
+               (np.multiply, "accumulate"): np.cumprod}
 
 
 def _values(x):
@@ -79,27 +121,78 @@ def _values(x):
     return x
 
 
+def ufunc_impl(ufunc):
+    """The implementation of a NumPy ufunc on Tensors, or None."""
+    op = UFUNCS.get(ufunc)
+    return op if op is not None else catalogue.IMPLS.get(ufunc)
+
+
+def function_impl(func):
+    """The implementation of a NumPy function on Tensors, or None."""
+    op = catalogue.IMPLS.get(func)
+    return op if op is not None else FUNCTIONS.get(func)
+
+
 def array_ufunc(ufunc, method, inputs, kwargs):
     if method == "__call__" and not kwargs.get("out"):
-        op = UFUNCS.get(ufunc)
+        op = ufunc_impl(ufunc)
         if op is not None and not kwargs:
             return op(*inputs)
         if ufunc in CONSTANT_UFUNCS:
-            return ufunc(*_values(inputs), **kwargs)
+            return ufunc(*_values(inputs), **_values_kw(kwargs))
+    elif method in ("reduce", "accumulate") and len(inputs) == 1 and not kwargs.get("out"):
+        r = _ufunc_method(ufunc, method, inputs[0], kwargs)
+        if r is not NotImplemented:
+            return r
+    name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
     raise TypeError(
-        f"np.{ufunc.__name__} (method {method!r}{', with out=' if kwargs.get('out') else ''}) "
-        f"has no derivative rule in chainrule. Use the chainrule operation of that name "
-        f"(cr.{ufunc.__name__}) if there is one, or np.asarray(t) to compute on the value "
-        f"without gradient.")
+        f"np.{name}{' with out=' if kwargs.get('out') else ''} has no derivative rule in "
+        f"chainrule. Use the chainrule operation of that name (chainrule.numpy.{ufunc.__name__}) "
+        f"without out= if there is one, or t.detach() to compute on the value without "
+        f"gradient (see docs/numpy.md for what is supported).")
+
+
+def _ufunc_method(ufunc, method, a, kwargs):
+    axis = kwargs.get("axis", 0)
+    keepdims = kwargs.get("keepdims", False)
+    if set(kwargs) - {"axis", "keepdims", "dtype"}:
+        return NotImplemented
+    op = _REDUCE.get((ufunc, method))
+    if op is not None:
+        return op(a, axis, keepdims=keepdims)
+    via = _REDUCE_VIA.get((ufunc, method))
+    impl = catalogue.IMPLS.get(via)
+    if impl is None:
+        return NotImplemented
+    if method == "accumulate":
+        return impl(a, axis=axis)
+    return impl(a, axis=axis, keepdims=keepdims)
+
+
+def _values_kw(kwargs):
+    return {k: _values(v) for k, v in kwargs.items()}
 
 
 def array_function(func, args, kwargs):
-    op = FUNCTIONS.get(func)
+    op = function_impl(func)
     if op is not None:
         return op(*args, **kwargs)
-    if func in CONSTANT_FUNCTIONS:
-        return func(*_values(args), **{k: _values(v) for k, v in kwargs.items()})
+    if func in NO_DERIVATIVE:
+        return func(*_values(args), **_values_kw(kwargs))
     raise TypeError(
-        f"np.{func.__name__} has no derivative rule in chainrule. Use a chainrule "
-        f"operation instead (see cr.__all__), or np.asarray(t) to compute on the value "
-        f"without gradient.")
+        f"{_path(func)} has no derivative rule in chainrule, so it cannot be applied to a "
+        f"Tensor being differentiated. Use t.detach() to compute on the value without "
+        f"gradient, or see docs/numpy.md for the supported functions.")
+
+
+def _path(func):
+    """NumPy's public path of a function: np.linalg.qr, not np.qr."""
+    mod = getattr(func, "__module__", None) or "numpy"
+    mod = mod.replace("numpy", "np", 1)
+    for sub in ("linalg", "fft", "random"):
+        if f".{sub}" in mod:
+            mod = f"np.{sub}"
+            break
+    else:
+        mod = "np"
+    return f"{mod}.{getattr(func, '__name__', func)}"
