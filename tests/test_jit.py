@@ -130,3 +130,109 @@ def test_comparisons_on_plain_arrays_stay_plain():
     m = t > 0
     assert isinstance(m, cr.Tensor) and not m.requires_grad and m.dtype == bool
     np.testing.assert_array_equal(np.asarray(m), [True, False])
+
+
+# ----- the passes: each one keeps replay == eager -------------------------------------------
+LEVERS = [True, False, {"simplify"}, {"in_place"}]
+
+
+def rosen(x):
+    return cr.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def oracle_programs():
+    """Functions and arguments whose eager gradients the replays must equal."""
+    rng = np.random.default_rng(3)
+    params, X, y = make(rng)
+    return [
+        (cr.value_and_grad(mlp_loss), (params, X, y)),
+        (cr.grad(rosen), (rng.normal(size=10),)),
+        (cr.grad(lambda x: cr.sum(cr.tanh(cr.tanh(x) * x) * x)), (rng.normal(size=(3, 4)),)),
+        (cr.grad(lambda x, w: cr.sum(cr.exp(-(x @ w) ** 2) / 3.0) - cr.sum(2.0 * x.T.T), (0, 1)),
+         (rng.normal(size=(2, 3)), rng.normal(size=(3, 2)))),
+        (cr.grad(lambda x: cr.sum(cr.reshape(x, (4, 3)) ** 1 * 1.0 + x[:, :-1].sum())),
+         (rng.normal(size=(3, 4)),)),
+        (cr.grad(lambda x: cr.mean(cr.log_softmax(x * x, axis=0) * (x > 0)) + cr.max(x)),
+         (rng.normal(size=(4, 3)),)),
+    ]
+
+
+@pytest.mark.parametrize("optimize", LEVERS, ids=["all", "none", "simplify", "in_place"])
+@pytest.mark.parametrize("case", range(6))
+def test_every_pass_keeps_replay_equal_to_eager(case, optimize):
+    f, args = oracle_programs()[case]
+    jf = cr.jit(f, optimize=optimize)
+    jf(*args)  # traced on these, replayed below on fresh values of the same shapes
+    rng = np.random.default_rng(case)
+    for _ in range(3):
+        new = [{k: rng.normal(size=v.shape) for k, v in a.items()} if isinstance(a, dict)
+               else a if a.dtype.kind == "i" else rng.normal(size=a.shape) for a in args]
+        assert_tree_close(jf(*new), f(*new))
+
+
+def test_simplify_shortens_rosenbrock():
+    x = np.linspace(-1, 1, 10)
+    full = cr.jit(cr.grad(rosen), optimize=False).source(x)
+    short = cr.jit(cr.grad(rosen)).source(x)
+    assert short.count("\n") < full.count("\n") - 5
+    assert "power" not in short and "square" in short  # x**2 -> square(x), x**1 -> x
+    assert short.count("getitem") == 2                   # x[:-1] computed once (cse)
+
+
+def test_transposes_cancel():
+    src = cr.jit(lambda x: cr.transpose(cr.transpose(x)) * 2.0).source(np.ones((2, 3)))
+    assert "transpose" not in src
+
+
+def test_in_place_never_overwrites_a_value_read_later():
+    # tanh's output is read by its rule after the forward pass: only dead temporaries
+    # may be overwritten, never h, an input, or a view of one
+    def f(x, w):
+        h = cr.tanh(x * w)
+        a = h * 2.0
+        b = cr.exp(a) + h          # h still alive after a dies
+        return cr.sum(b * x.T.T) + cr.sum(h)
+    g = cr.grad(f, (0, 1))
+    jg = cr.jit(g)
+    rng = np.random.default_rng(1)
+    x, w = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    x0, w0 = x.copy(), w.copy()
+    src = jg.source(x, w)
+    assert "in place" in src
+    for _ in range(3):
+        assert_tree_close(jg(x, w), g(x, w))
+        np.testing.assert_array_equal(x, x0)  # inputs never written
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_outputs_of_successive_calls_never_share_memory():
+    f = cr.jit(cr.value_and_grad(mlp_loss))
+    rng = np.random.default_rng(2)
+    params, X, y = make(rng)
+    v1, g1 = f(params, X, y)
+    keep = {k: a.copy() for k, a in g1.items()}
+    v2, g2 = f({k: a + 1 for k, a in params.items()}, X, y)
+    for k in g1:
+        assert not np.shares_memory(g1[k], g2[k])
+        np.testing.assert_array_equal(g1[k], keep[k])  # the second call left the first alone
+        for k2 in g2:
+            assert k == k2 or not np.shares_memory(g2[k], g2[k2])
+        assert not any(np.shares_memory(g2[k], p) for p in params.values())
+    assert not np.shares_memory(v1, v2)
+
+
+def test_constants_outputs_and_inputs_are_copied():
+    c = np.array([1.0, 2.0])
+    f = cr.jit(lambda x: (x, c, cr.multiply(x, 1.0), 3.0))
+    x = np.ones(2)
+    a, b, d, e = f(x)
+    assert a is not x and not np.shares_memory(a, x)
+    assert not np.shares_memory(b, c) and not np.shares_memory(d, x)
+    b += 1
+    np.testing.assert_array_equal(f(x)[1], [1.0, 2.0])
+    assert e == 3.0
+
+
+def test_bad_backend_is_refused():
+    with pytest.raises(ValueError, match="backend"):
+        cr.jit(lambda x: x, backend="xla")

@@ -31,28 +31,21 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .backward import Handed
+from . import jit_passes as passes
 from .errors import JitError
+from .ops import elementwise as ew, nn, reduce as red, shape as sh
+from .ops.linalg import matmul
 from .primitive import Primitive
 from .pytree import flatten, unflatten
 from .state import state
 from .tensor import Tensor
+from .tracing import Transform, identity
 
 # The vertex that stands for one input of a traced function.
 placeholder = Primitive(lambda: None, "input")
 placeholder.vjps = placeholder.jvps = ()
 
 _STATIC = (int, bool, str, type(None), np.integer, np.bool_)
-
-
-def refuse_value(t, what):
-    """Raise if ``t`` is a traced value of a function cr.jit is tracing."""
-    if state.jit and (t.op is not None or t.requires_grad):
-        raise JitError(
-            f"cr.jit cannot trace {what}: the value of a traced array is not known when the "
-            f"program is recorded. Keep the computation in chainrule operations (e.g. "
-            f"cr.where instead of Python if, integer indices instead of boolean masks), "
-            f"or call the function without cr.jit.")
 
 
 class jit:
@@ -63,12 +56,22 @@ class jit:
             as ``cr.value_and_grad(loss)``.
         max_cache: how many signatures to keep compiled (least recently used
             are dropped).
+        backend: "numpy" (replay NumPy calls) or "numba" (compile the whole
+            program with numba, extra ``chainrule[jit]``; a program numba cannot
+            take is replayed with NumPy, see ``backend_of``).
+        optimize: the passes to run: True (all), False (none), or a set out of
+            {"simplify", "in_place"} (for measuring what each buys).
     """
 
-    def __init__(self, fun, max_cache=32):
+    def __init__(self, fun, max_cache=32, backend="numpy", optimize=True):
         functools.update_wrapper(self, fun)
+        if backend not in ("numpy", "numba"):
+            raise ValueError(f"cr.jit: backend must be 'numpy' or 'numba', not {backend!r}")
         self.fun = fun
         self.max_cache = max_cache
+        self.backend = backend
+        self.optimize = ({"simplify", "in_place"} if optimize is True else
+                         set() if optimize is False else set(optimize))
         self._cache = OrderedDict()
 
     def __call__(self, *args, **kwargs):
@@ -79,7 +82,7 @@ class jit:
         key = (treedef, tuple([_signature(x) for x in leaves]), _kw_key(kwargs))
         program = self._cache.get(key)
         if program is None:
-            program = _trace(self.fun, leaves, treedef, kwargs)
+            program = _trace(self.fun, leaves, treedef, kwargs, self.backend, self.optimize)
             self._cache[key] = program
             if len(self._cache) > self.max_cache:
                 self._cache.popitem(last=False)
@@ -92,12 +95,20 @@ class jit:
         """How many input signatures have been traced and kept."""
         return len(self._cache)
 
-    def source(self, *args, **kwargs):
-        """The Python source of the program replayed for these arguments (for reading)."""
+    def program(self, *args, **kwargs):
+        """The compiled program for these arguments (traced now if it is not yet)."""
         leaves, treedef = flatten(args)
         self(*args, **kwargs)
         return self._cache[(treedef, tuple(_signature(x) for x in leaves),
-                            _kw_key(kwargs))].source
+                            _kw_key(kwargs))]
+
+    def source(self, *args, **kwargs):
+        """The Python source of the program replayed for these arguments (for reading)."""
+        return self.program(*args, **kwargs).source
+
+    def backend_of(self, *args, **kwargs):
+        """Which backend runs the program for these arguments: "numpy" or "numba"."""
+        return self.program(*args, **kwargs).backend
 
 
 def _signature(x):
@@ -128,22 +139,21 @@ def _kw_key(kwargs):
 class _Program:
     """A recorded program: ``replay(*inputs)`` returns the output leaves."""
 
-    def __init__(self, replay, source, dynamic, out_def, out_fixed):
+    def __init__(self, replay, source, dynamic, out_def, copies, backend="numpy"):
         self.replay = replay
         self.source = source
         self.dynamic = dynamic      # positions of the leaves that are inputs
         self.out_def = out_def
-        self.out_fixed = out_fixed  # output positions not computed by the replay (constants)
+        self.copies = sorted(copies)  # outputs that are not fresh arrays of this call
+        self.backend = backend
 
     def run(self, leaves):
-        ins = [_as_array(leaves[k]) for k in self.dynamic]
-        outs = list(self.replay(*ins))
-        handed = Handed(ins)  # outputs are arrays the caller owns, never shared
-        for k, o in enumerate(outs):
-            if k in self.out_fixed:
-                outs[k] = np.array(o) if isinstance(o, np.ndarray) else o
-            else:
-                outs[k] = handed.own(o)
+        outs = self.replay(*[_as_array(leaves[k]) for k in self.dynamic])
+        if self.copies:  # outputs are arrays the caller owns, never shared
+            outs = list(outs)
+            for k in self.copies:
+                if isinstance(outs[k], np.ndarray):
+                    outs[k] = np.array(outs[k])
         return unflatten(self.out_def, outs)
 
 
@@ -155,9 +165,8 @@ def _as_array(x):
     return np.asarray(x)
 
 
-def _trace(fun, leaves, treedef, kwargs):
-    from .transforms import _Transform
-    with _Transform() as tr:
+def _trace(fun, leaves, treedef, kwargs, backend="numpy", optimize=("simplify", "in_place")):
+    with Transform() as tr:
         state.jit += 1
         try:
             dynamic, inputs, targs = [], [], []
@@ -176,21 +185,35 @@ def _trace(fun, leaves, treedef, kwargs):
         finally:
             state.jit -= 1
     outs, out_def = flatten(out)
-    replay, source, out_fixed = _compile(fun, inputs, vertices, outs)
-    return _Program(replay, source, dynamic, out_def, out_fixed)
+    replay, source, copies, nodes, out_refs = _compile(
+        fun, inputs, vertices, outs, in_place="in_place" in optimize,
+        optimize="simplify" in optimize)
+    program = _Program(replay, source, dynamic, out_def, copies)
+    if backend == "numba":
+        from . import jit_numba  # numba loads only when asked for (it takes a second)
+        jit_numba.attach(program, fun, inputs, nodes, out_refs, _ops)
+    return program
 
 
-def _axes(v):
-    """The axes argument of a recorded transpose (positional or keyword, or None)."""
-    if len(v.args) > 1:
-        return v.args[1]
-    return (v.kw or {}).get("axes")
+class _Ops:
+    """The primitives the passes rewrite, by name."""
+
+    def __init__(self):
+        self.add, self.subtract, self.multiply = ew.add, ew.subtract, ew.multiply
+        self.divide, self.negative, self.power = ew.divide, ew.negative, ew.power
+        self.transpose, self.reshape = sh.transpose, sh.reshape
+        self.squeeze, self.expand_dims = sh.squeeze, sh.expand_dims
+        self.matmul = matmul
+        # ops whose forward function returns a fresh array that nothing else holds
+        self.fresh = {red.sum, red.mean, red.logsumexp, matmul, sh._index_add}
+        self.fresh.update((nn.log_softmax, nn.softmax))
 
 
-def _compile(fun, inputs, vertices, outs):
-    """Straight-line Python source for the recorded vertices the outputs need."""
-    from .ops.shape import transpose
-    from .transforms import identity
+_ops = _Ops()
+
+
+def _build(inputs, vertices, outs):
+    """The recorded vertices the outputs need, as passes.Node (identity leaves resolved)."""
     needed = {id(o) for o in outs if type(o) is Tensor}
     keep = []
     for v in reversed(vertices):  # liveness: children before parents
@@ -199,52 +222,120 @@ def _compile(fun, inputs, vertices, outs):
             if v.args:
                 needed.update(id(a) for a in v.args if type(a) is Tensor)
     keep.reverse()
+    env = {id(t): passes.Input(k, t.value) for k, t in enumerate(inputs)}
 
-    names = {id(t): f"x{k}" for k, t in enumerate(inputs)}
+    def ref(a):
+        if type(a) is Tensor:
+            r = env.get(id(a))
+            if r is not None:
+                return r
+            if a.op is None and not a.requires_grad:
+                return passes.Const(a.value)
+            return passes.Live(a)  # recorded outside this trace: read it live
+        return passes.Const(a)
+
+    nodes = []
+    for v in keep:
+        if v.op is None:  # a leaf made inside the function (a transform's input)
+            env[id(v)] = passes.Const(v.value)
+        elif v.op is identity:  # a transform's leaf over an input: the same array
+            env[id(v)] = ref(v.args[0])
+        else:
+            n = passes.Node(v.op, v.op.name, v.op.fun, [ref(a) for a in v.args], v.kw or None,
+                            v.value)
+            env[id(v)] = n
+            nodes.append(n)
+    return nodes, [ref(o) for o in outs]
+
+
+def _is_ufunc(fun):
+    """A plain elementwise ufunc: fresh output, takes ``out`` positionally, safe in place."""
+    return type(fun) is np.ufunc and fun.nout == 1 and fun.signature is None
+
+
+def _in_place(nodes, outs, ops):
+    """{node index: argument position} where the node may write over a dead argument.
+
+    An argument's array is overwritten only when nothing can see it afterwards:
+    it was made by this program (a ufunc's fresh result), this node is its last
+    reader, every reader is an elementwise ufunc (so no view of it exists), it
+    is not an output, and it has the result's shape and dtype.
+    """
+    readers, last = passes.uses(nodes, outs)
+    owned = {id(n) for n in nodes if _is_ufunc(n.fun) and n.shape != ()}
+    plan = {}
+    for i, n in enumerate(nodes):
+        if not _is_ufunc(n.fun) or n.shape == () or n.kw:
+            continue
+        for k, a in enumerate(n.args):
+            if (id(a) in owned and last[id(a)] == i and passes._same(n, a)
+                    and all(_is_ufunc(r.fun) for r in readers[id(a)])):
+                plan[i] = k
+                break
+    return plan
+
+
+def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True):
+    """Straight-line Python source for the recorded vertices the outputs need.
+
+    Returns (replay, source, copies, nodes, out_refs): ``copies`` are the output
+    positions to copy before handing them out (constants, inputs, views and
+    arrays handed out twice); the others are fresh arrays the caller owns.
+    """
+    ops = _ops
+    nodes, out_refs = _build(inputs, vertices, outs)
+    if optimize:
+        nodes, out_refs = passes.simplify(nodes, out_refs, ops)
+    else:
+        nodes = passes.dead(nodes, out_refs)
+    plan = _in_place(nodes, out_refs, ops) if in_place else {}
+
+    names = {}
     env = {"_asarray": np.asarray}
+    consts = set()  # the names bound to values fixed at trace time (or read live)
 
     def const(obj, prefix="c"):
         name = f"{prefix}{len(env)}"
         env[name] = obj
+        consts.add(name)
         return name
 
     def ref(a):
-        if type(a) is Tensor:
-            name = names.get(id(a))
-            if name is not None:
-                return name
-            if a.op is None and not a.requires_grad:
-                return const(a.value)
-            return const(a, "t") + ".value"  # recorded outside this trace: read it live
-        return const(a)
+        if isinstance(a, passes.Input):
+            return f"x{a.k}"
+        if isinstance(a, passes.Node):
+            return names[id(a)]
+        if isinstance(a, passes.Live):
+            return const(a.tensor, "t") + ".value"
+        return const(a.value)
 
     lines = []
-    for i, v in enumerate(keep):
+    for i, n in enumerate(nodes):
         target = f"v{i}"
-        if v.op is None:  # a leaf made inside the function (a transform's input)
-            lines.append(f"    {target} = {const(v.value)}")
-        elif v.op is identity:  # a transform's leaf over an input: the same array
-            names[id(v)] = ref(v.args[0])
-            continue
+        if n.op is ops.transpose:  # a view: the method call skips two Python frames
+            call = f"{ref(n.args[0])}.transpose({const(passes.transpose_axes(n))})"
         else:
-            if v.op is transpose:  # a view: the method call skips two Python frames
-                call = f"{ref(v.args[0])}.transpose({const(_axes(v))})"
-            else:
-                call = f"{const(v.op.fun, 'f')}({', '.join(ref(a) for a in v.args)}"
-                call += f", **{const(v.kw, 'k')})" if v.kw else ")"
-            if v.value.ndim == 0:  # NumPy gives scalars for 0-d results; keep arrays
-                call = f"_asarray({call})"
-            lines.append(f"    {target} = {call}  # {v.op.name}")
-        names[id(v)] = target
-    out_refs, out_fixed = [], set()
-    for k, o in enumerate(outs):
+            args = [ref(a) for a in n.args]
+            if i in plan:  # write over the dead argument: no new array
+                args.append(args[plan[i]])
+            call = f"{const(n.fun, 'f')}({', '.join(args)}"
+            call += f", **{const(n.kw, 'k')})" if n.kw else ")"
+        if n.shape == ():  # NumPy gives scalars for 0-d results; keep arrays
+            call = f"_asarray({call})"
+        note = f"{n.name}, in place" if i in plan else n.name
+        lines.append(f"    {target} = {call}  # {note}")
+        names[id(n)] = target
+    fresh = {id(n) for n in nodes if _is_ufunc(n.fun) or n.op in ops.fresh}
+    out_names, copies, handed = [], set(), set()
+    for k, o in enumerate(out_refs):
         r = ref(o)
-        out_refs.append(r)
-        if not r.startswith(("v", "x")):
-            out_fixed.add(k)
+        out_names.append(r)
+        if r in consts or id(o) not in fresh or id(o) in handed:
+            copies.add(k)  # a constant, an input, a view, or an array already handed out
+        handed.add(id(o))
     name = getattr(fun, "__name__", "f").replace("(", "_").replace(")", "_")
-    src = (f"def replay({', '.join(names[id(t)] for t in inputs)}):\n"
+    src = (f"def replay({', '.join(f'x{k}' for k in range(len(inputs)))}):\n"
            + "\n".join(lines) + ("\n" if lines else "")
-           + f"    return ({''.join(r + ', ' for r in out_refs)})\n")
+           + f"    return ({''.join(r + ', ' for r in out_names)})\n")
     exec(compile(src, f"<cr.jit {name}>", "exec"), env)
-    return env["replay"], src, out_fixed
+    return env["replay"], src, copies, nodes, out_refs
