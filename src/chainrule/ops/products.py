@@ -287,12 +287,12 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     z = subtract(multiply(ac[0], bc[1]), multiply(ac[1], bc[0]))
     if na == 2 and nb == 2:
         return z
-    if na == 2:
-        x = negative(multiply(ac[1], bc[2]))
-        y = multiply(ac[0], bc[2])
-    elif nb == 2:
-        x = multiply(ac[2], bc[1])
-        y = negative(multiply(ac[2], bc[0]))
+    if na == 2:  # a = (a0, a1, 0)
+        x = multiply(ac[1], bc[2])
+        y = negative(multiply(ac[0], bc[2]))
+    elif nb == 2:  # b = (b0, b1, 0)
+        x = negative(multiply(ac[2], bc[1]))
+        y = multiply(ac[2], bc[0])
     else:
         x = subtract(multiply(ac[1], bc[2]), multiply(ac[2], bc[1]))
         y = subtract(multiply(ac[2], bc[0]), multiply(ac[0], bc[2]))
