@@ -14,9 +14,10 @@ compositions of them and of the core reductions. Numerical conventions:
   rules likewise: exact at first and second order with any zeros (entries
   after the first zero of a slice get 0, the first zero gets
   prod(before) * sum(g * tail)); third order may miss terms with zeros.
-- std of a constant slice: NumPy gives 0, where sqrt is not differentiable;
-  the gradient is NaN there (PyTorch's and autograd's convention, both give
-  NaN), without a warning. var of a constant is smooth: gradient 0.
+- std of a constant slice: NumPy gives 0, where std (a norm of x - mean) is
+  not differentiable; the gradient there is 0, its smallest subgradient
+  (PyTorch's convention; HIPS autograd gives NaN), and so are the higher
+  derivatives. var of a constant is smooth: gradient 0.
 - median / quantile / percentile: a selection from the sorted slice (with
   linear interpolation): the gradient goes to the selected entries with the
   interpolation weights; ties go where the stable sort put them.
@@ -31,7 +32,7 @@ from ._npapi import check_dtype, numpy_function
 from ._util import kept_shape, normalize_axis, pack, shape_of, value
 from .assembly import _axis, moveaxis, sort
 from .compare import equal, isnan, logical_and, logical_not, logical_or
-from .elementwise import where as _where
+from .elementwise import maximum as _maximum, where as _where
 from .reduce import _count, _keep, max as _max, mean as _mean, min as _min, sum as _sum
 from .shape import broadcast_to, getitem, reshape
 
@@ -260,8 +261,11 @@ def _centered(x, axis, nan):
 
 def _var(a, axis, ddof, keepdims, nan):
     d, n = _centered(a, axis, nan)
+    ss = _sum(d * d, axis, keepdims=keepdims)
+    if nan and not keepdims:
+        n = reshape(n, shape_of(ss))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _sum(d * d, axis, keepdims=keepdims) / np.maximum(n - ddof, 0)
+        return ss / _maximum(n - ddof, 0)
 
 
 def _std_fun(x, axis=None, ddof=0, keepdims=False, nan=False):
@@ -270,10 +274,17 @@ def _std_fun(x, axis=None, ddof=0, keepdims=False, nan=False):
 
 
 def _std_share(ans, x, axis, ddof, keepdims, nan):
-    """d std / d x_i = (x_i - mean) / (std * (n - ddof)): NaN where std = 0 (no warning)."""
+    """d std / d x_i = (x_i - mean) / (std * (n - ddof)), and 0 where std = 0.
+
+    std = |x - mean| / sqrt(n - ddof) is a norm, not differentiable at a
+    constant slice; 0 is its smallest subgradient there (PyTorch's choice, as
+    for a norm at 0; autograd gives NaN).
+    """
     d, n = _centered(x, axis, nan)
+    a = _keep(ans, x, axis, keepdims)
+    flat = equal(a, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return d / (_keep(ans, x, axis, keepdims) * np.maximum(n - ddof, 0))
+        return _where(flat, _zero(x), d / (_where(flat, _one(x), a) * _maximum(n - ddof, 0)))
 
 
 std = Primitive(_std_fun, "std")
@@ -452,7 +463,7 @@ def _quantile(name, a, q, axis, method, keepdims):
     v = qv * (n - 1)
     lo = np.floor(v).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
-    frac_v = v - lo
+    frac_v = (v - lo).astype(value(a).dtype)  # a float32 program stays float32
     if method == "lower":
         out = getitem(s, lo)
     elif method == "higher":
@@ -463,7 +474,7 @@ def _quantile(name, a, q, axis, method, keepdims):
     else:
         bshape = qv.shape + (1,) * len(rest)
         if method == "midpoint":
-            frac = np.where(frac_v > 0, 0.5, 0.0).reshape(bshape)
+            frac = np.where(frac_v > 0, 0.5, 0.0).astype(frac_v.dtype).reshape(bshape)
         elif type(q) is Tensor:  # differentiable in q as well
             frac = reshape(q * (n - 1) - lo, bshape)
         else:
@@ -490,7 +501,8 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
     """np.percentile: quantiles given in percent."""
     if weights is not None:
         raise NotImplementedError("np.percentile: weights= has no derivative rule in chainrule")
-    return _quantile("np.percentile", a, q / 100, axis, interpolation or method, keepdims)
+    q = q / 100 if type(q) is Tensor else np.asarray(q) / 100
+    return _quantile("np.percentile", a, q, axis, interpolation or method, keepdims)
 
 
 @_register(np.median)
