@@ -171,6 +171,9 @@ def _add_train(sub):
                    help="share of each class held out for testing (default: %(default)s)")
     p.add_argument("--out", metavar="DIR",
                    help="output folder, created (default: a new folder under runs/)")
+    p.add_argument("--stop-on-nan", action="store_true",
+                   help="stop at the first step whose loss is NaN or infinite (on any "
+                        "process), instead of reporting divergence at the epoch's end")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
@@ -233,6 +236,7 @@ def _run_explain(run):
 def main(argv=None) -> int:
     """Run the command line; return the exit status (0 success, 2 bad input)."""
     from .data import DataError
+    from .distributed import DistributedError
     from .errors import ChainruleError
     from .nn.serialize import ModelFileError
 
@@ -254,7 +258,7 @@ def main(argv=None) -> int:
         return e.status
     except UsageError as e:
         return _fail(e.prog or command, e)
-    except (DataError, ModelFileError, ChainruleError) as e:
+    except (DataError, ModelFileError, ChainruleError, DistributedError) as e:
         return _fail(command, e)
     except BrokenPipeError as e:
         if e.filename is not None:  # a named pipe we opened, not our standard output
@@ -319,61 +323,190 @@ def _fail(command, message) -> int:
     else:
         prog = f"chainrule {command}"
     text = " ".join(str(message).split())
-    print(f"{prog}: error: {text}", file=sys.stderr)
+    if _rank() == 0:  # under MPI every rank meets the same error; rank 0 says it
+        print(f"{prog}: error: {text}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _rank() -> int:
+    """This process's MPI rank, from the launcher's environment (0 without MPI)."""
+    from .distributed import launch_rank
+    return launch_rank()
 
 
 # ----- train ---------------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    from . import data, nn
+    """Train; under ``mpiexec -n N`` every rank runs this, data-parallel (docs/distributed.md).
 
-    config = _train_config(args)
-    final_dir = _choose_out_dir(args.out, config["dataset"])
-    ds = data.load_dataset(args.dataset, args.target, min_classes=2)
-    train_idx, test_idx = data.train_test_split(ds.y, args.test_fraction, args.seed)
-    scaler = data.Standardizer().fit(ds.X[train_idx])
-    X_train, y_train = scaler.transform(ds.X[train_idx]), ds.y[train_idx]
-    X_test, y_test = scaler.transform(ds.X[test_idx]), ds.y[test_idx]
+    Every rank loads the same data and model, and they agree at the start (no errors,
+    same chainrule version, same data checksum, enough rows); each step every rank takes
+    its share of the same global batch and one Allreduce adds the gradients. Rank 0 alone
+    prints and writes the run folder. A rank that fails mid-run ends every rank (MPI_Abort)
+    with one line naming it; failures all ranks see alike (divergence, a NaN loss with
+    --stop-on-nan) end them all normally with exit status 2.
+    """
+    from . import distributed as dist
 
-    sizes = [ds.n_features, *args.hidden, ds.n_classes]
-    model = nn.MLP(sizes, activation=args.activation, seed=args.seed)
-    print(f"{_describe_data(ds)}: {len(X_train)} train / {len(X_test)} test rows "
-          f"(seed {args.seed})")
-    print(f"model {model.describe()}, "
-          f"{model.num_parameters()} parameters; {args.optimizer} lr {config['lr']:g} "
-          f"({args.schedule}), batch size {args.batch_size}, {_count(args.epochs, 'epoch')}")
+    n = dist.size()
+    if n == 1:
+        run = _prepare(args, n)
+    else:
+        try:
+            run, err = _prepare(args, n), None
+        except (UsageError, _data_error(), _chainrule_error(), OSError) as e:
+            run, err = None, e  # reported once the ranks have compared notes
+        _agree_at_start(dist, err, run)
+    say = print if dist.is_main() else _quiet
+    ds, config, model = run["ds"], run["config"], run["model"]
+    if n > 1:
+        dist.broadcast_parameters(model.parameters())  # rank 0's initial values everywhere
+        limits = dist.share_cores()
+    say(f"{_describe_data(ds)}: {len(run['train'][0])} train / {len(run['test'][0])} test rows "
+        f"(seed {args.seed})")
+    batch = f"batch size {args.batch_size}"
+    if n > 1:
+        batch += f" (global: {args.batch_size / n:g} per process on {n} processes)"
+    say(f"model {model.describe()}, "
+        f"{model.num_parameters()} parameters; {args.optimizer} lr {config['lr']:g} "
+        f"({args.schedule}), {batch}, {_count(args.epochs, 'epoch')}")
 
     start = time.perf_counter()
-    with np.errstate(all="ignore"):  # divergence is reported by _fit, in one line
-        history = _fit(args, config, model, (X_train, y_train), (X_test, y_test))
+    try:
+        with np.errstate(all="ignore"):  # divergence is reported by _fit, in one line
+            history, communication = _fit(args, config, model, run["train"], run["test"],
+                                          dist, say)
+    except UsageError:
+        raise  # every rank raised the same (divergence, --stop-on-nan): no abort needed
+    except BaseException as e:
+        if n > 1:  # only this rank knows: end them all rather than leave them waiting
+            cause = "interrupted" if isinstance(e, KeyboardInterrupt) else _cause(e)
+            dist.abort(f"chainrule train: error: rank {dist.rank()} of {n}: {cause}; "
+                       f"ending all {n} processes", 130 if isinstance(e, KeyboardInterrupt)
+                       else 1)
+        raise
     seconds = time.perf_counter() - start
+    if n > 1 and limits is not None:
+        limits.unregister()
 
     split = {"seed": args.seed, "test_fraction": args.test_fraction,
-             "n_train": int(len(train_idx)), "n_test": int(len(test_idx))}
+             "n_train": len(run["train"][0]), "n_test": len(run["test"][0])}
     data_info = {"name": args.dataset, "target": ds.target, "n_rows": int(len(ds.y)),
                  "n_features": ds.n_features, "classes": ds.classes,
-                 "sha256": ds.fingerprint(), "split": split}
+                 "sha256": run["sha256"], "split": split}
     final = {"train_loss": history["train_loss"][-1], "test_loss": history["test_loss"][-1],
              "test_accuracy": history["test_accuracy"][-1]}
-    metrics = {"config": config, "data": data_info, "epoch": list(range(1, args.epochs + 1)),
-               **history, "final": final}
-    _write_run(final_dir, model, ds, scaler, config, data_info, final, metrics)
-    print(f"test accuracy {100 * final['test_accuracy']:.2f}% after "
-          f"{_count(args.epochs, 'epoch')} "
-          f"in {seconds:.1f} s; wrote {final_dir}/ (model.npz, metrics.json, curves.png)")
+    metrics = {"config": config, "data": data_info, "processes": n,
+               "epoch": list(range(1, args.epochs + 1)), **history, "final": final}
+    if communication:
+        metrics["communication"] = communication
+    failed = None
+    if dist.is_main():
+        try:
+            _write_run(run["out"], model, ds, run["scaler"], config, data_info, final, metrics)
+        except BaseException as e:
+            failed = e
+    if n > 1:  # the other ranks exit as rank 0 does
+        text = dist.share(None if failed is None else _cause(failed))
+        if text is not None and not dist.is_main():
+            raise UsageError(text)
+    if failed is not None:
+        raise failed
+    say(f"test accuracy {100 * final['test_accuracy']:.2f}% after "
+        f"{_count(args.epochs, 'epoch')} "
+        f"in {seconds:.1f} s; wrote {run['out']}/ (model.npz, metrics.json, curves.png)")
     return 0
 
 
-def _fit(args, config, model, train, test) -> dict:
+def _prepare(args, n) -> dict:
+    """Check the options, choose the run folder (rank 0), load and split the data, build
+    the model: everything that can fail before training, on every rank."""
+    from . import data, nn
+    from . import distributed as dist
+
+    config = _train_config(args)
+    if n > 1 and args.batch_size < n:
+        raise UsageError(f"--batch-size {args.batch_size} is the global batch, split across "
+                         f"the {n} processes; it must be at least {n} (batch size 1, the "
+                         "notes' SGD, runs in one process)")
+    out = _choose_out_dir(args.out, config["dataset"]) if dist.is_main() else None
+    ds = data.load_dataset(args.dataset, args.target, min_classes=2)
+    train_idx, test_idx = data.train_test_split(ds.y, args.test_fraction, args.seed)
+    scaler = data.Standardizer().fit(ds.X[train_idx])
+    train = scaler.transform(ds.X[train_idx]), ds.y[train_idx]
+    test = scaler.transform(ds.X[test_idx]), ds.y[test_idx]
+    sizes = [ds.n_features, *args.hidden, ds.n_classes]
+    model = nn.MLP(sizes, activation=args.activation, seed=args.seed)
+    return {"config": config, "out": out, "ds": ds, "sha256": ds.fingerprint(),
+            "scaler": scaler, "train": train, "test": test, "model": model}
+
+
+def _agree_at_start(dist, err, run) -> None:
+    """Every rank compares its start with the others'; all raise the same UsageError if
+    any rank failed, or if versions, data or the number of rows do not fit."""
+    n = dist.size()
+    mine = (None if err is None else _cause(err), _version(),
+            None if run is None else run["sha256"],
+            None if run is None else len(run["train"][0]))
+    notes = dist.allgather(mine)
+    failed = [(r, e) for r, (e, *_rest) in enumerate(notes) if e is not None]
+    if failed:
+        if len(failed) == n and len({e for _, e in failed}) == 1:
+            raise UsageError(failed[0][1])  # the same on every rank: say it once
+        r, e = failed[0]
+        raise UsageError(f"rank {r} of {n}: {e}")
+    versions = [v for _, v, _, _ in notes]
+    if len(set(versions)) > 1:
+        raise UsageError("the processes run different chainrule versions ("
+                         + ", ".join(f"rank {r}: {v}" for r, v in enumerate(versions))
+                         + "); install the same version on every node")
+    sums = [h for _, _, h, _ in notes]
+    if len(set(sums)) > 1:
+        odd = [r for r, h in enumerate(sums) if h != sums[0]]
+        raise UsageError(f"the dataset differs between processes: rank(s) {odd} loaded "
+                         f"data whose SHA-256 is not rank 0's ({sums[0][:12]}...); every "
+                         "process must read the same file")
+    n_train = notes[0][3]
+    if n_train < n:
+        raise UsageError(f"{n} processes but only {n_train} training rows: every process "
+                         f"needs at least one; use at most {n_train} processes")
+
+
+def _quiet(*args, **kwargs):
+    pass
+
+
+def _cause(e: BaseException) -> str:
+    """One line for an error: its message, with the type when that is not self-evident."""
+    text = " ".join(str(e).split())
+    if isinstance(e, (UsageError, _data_error(), _chainrule_error(), OSError)):
+        return text or type(e).__name__
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _data_error():
+    from .data import DataError
+    return DataError
+
+
+def _chainrule_error():
+    from .errors import ChainruleError
+    from .nn.serialize import ModelFileError
+    from .distributed import DistributedError
+    return (ChainruleError, ModelFileError, DistributedError)
+
+
+def _fit(args, config, model, train, test, dist, say):
     """The epochs: train, score both splits, print one line each; stop on divergence.
 
     Returns:
-        ``{"train_loss": [...], "train_accuracy": [...], "test_loss": [...],
-        "test_accuracy": [...]}``, one entry per epoch.
+        ``(history, communication)``: ``{"train_loss": [...], "train_accuracy": [...],
+        "test_loss": [...], "test_accuracy": [...]}`` (one entry per epoch), and with
+        several processes the gradient Allreduce calls and seconds (else None).
     """
     from . import nn, optim
 
     (X_train, y_train), (X_test, y_test) = train, test
+    n, rank = dist.size(), dist.rank()
     steps_per_epoch = -(-len(X_train) // args.batch_size)
     decay = config["decay_epochs"]
     schedule = optim.make_schedule(
@@ -381,26 +514,59 @@ def _fit(args, config, model, train, test) -> dict:
         decay_steps=None if decay is None else decay * steps_per_epoch)
     opt = _make_optimizer(args, model, schedule)
     replace = config["sampling"] == "uniform"
-    order_rng = np.random.default_rng([args.seed, 1])
+    order_rng = np.random.default_rng([args.seed, 1])  # the same on every rank
     history = {k: [] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+    calls, comm_seconds, comm_bytes = 0, 0.0, 0
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
+        before = dict(dist.stats)
         with _progress(steps_per_epoch, f"epoch {epoch}/{args.epochs}",
-                       disable=args.no_progress) as bar:
-            nn.train_epoch(model, opt, X_train, y_train, args.batch_size, order_rng,
-                           replace=replace, on_steps=bar.update)
-        train_loss, train_acc, _ = nn.evaluate(model, X_train, y_train)
-        test_loss, test_acc, _ = nn.evaluate(model, X_test, y_test)
+                       disable=args.no_progress or not dist.is_main()) as bar:
+            try:
+                nn.train_epoch(model, opt, X_train, y_train, args.batch_size, order_rng,
+                               replace=replace, on_steps=bar.update,
+                               stop_on_nan=args.stop_on_nan, shard=(rank, n),
+                               allreduce_sum=dist.allreduce_sum)
+            except nn.NonFiniteLossError as e:
+                where = "" if n == 1 else f" on rank {', '.join(map(str, e.ranks))} of {n}"
+                raise UsageError(f"the loss is not finite at step {e.step} of epoch {epoch}"
+                                 f"{where}; stopped (--stop-on-nan). Try a smaller --lr "
+                                 f"than {config['lr']:g}") from None
+        calls += dist.stats["allreduce_calls"] - before["allreduce_calls"]
+        comm_seconds += dist.stats["allreduce_seconds"] - before["allreduce_seconds"]
+        comm_bytes += dist.stats["allreduce_bytes"] - before["allreduce_bytes"]
+        (train_loss, train_acc), (test_loss, test_acc) = _score(model, train, test, dist)
         if not (np.isfinite(train_loss) and np.isfinite(test_loss)):
             raise UsageError(f"training diverged in epoch {epoch} (the loss is "
                              f"{train_loss}); try a smaller --lr than {config['lr']:g}")
         for k, v in zip(history, (train_loss, train_acc, test_loss, test_acc)):
             history[k].append(float(v))
-        print(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  "
-              f"train loss {train_loss:.4f}  test loss {test_loss:.4f}  "
-              f"test accuracy {100 * test_acc:.2f}%  ({time.perf_counter() - start:.1f} s)",
-              flush=True)
-    return history
+        say(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  "
+            f"train loss {train_loss:.4f}  test loss {test_loss:.4f}  "
+            f"test accuracy {100 * test_acc:.2f}%  ({time.perf_counter() - start:.1f} s)",
+            flush=True)
+    if n == 1:
+        return history, None
+    steps = args.epochs * steps_per_epoch
+    return history, {"steps": steps, "gradient_allreduce_calls": calls,
+                     "allreduce_seconds": round(comm_seconds, 6),
+                     "allreduce_bytes_per_step": comm_bytes // max(steps, 1)}
+
+
+def _score(model, train, test, dist):
+    """(loss, accuracy) of both splits; with several processes each scores rows r::N and
+    one Allreduce adds the sums, so the figures cover every rank's examples."""
+    from . import nn
+
+    n, rank = dist.size(), dist.rank()
+    if n == 1:
+        return [nn.evaluate(model, X, y)[:2] for X, y in (train, test)]
+    sums = []
+    for X, y in (train, test):
+        loss_sum, correct, _ = nn.evaluate_sums(model, X[rank::n], y[rank::n])
+        sums.append(np.array([loss_sum, correct]))
+    total = dist.allreduce_sum(sums)
+    return [(t[0] / len(X), t[1] / len(X)) for t, (X, _) in zip(total, (train, test))]
 
 
 def _train_config(args) -> dict:

@@ -16,11 +16,13 @@ from .functional import (ACTIVATIONS, cross_entropy, get_activation, log_softmax
 from .init import glorot_normal, glorot_uniform, he_normal, he_uniform
 from .module import MLP, Linear, Module
 from .serialize import ModelFileError, load_model, save_model
-from .training import confusion_matrix, evaluate, predict_scores, train_epoch
+from .training import (NonFiniteLossError, confusion_matrix, evaluate, evaluate_sums,
+                       predict_scores, train_epoch)
 
 __all__ = [
-    "ACTIVATIONS", "Linear", "MLP", "Module", "ModelFileError", "confusion_matrix",
-    "cross_entropy", "evaluate", "get_activation", "glorot_normal", "glorot_uniform",
-    "he_normal", "he_uniform", "init", "load_model", "log_softmax", "nll_loss",
-    "predict_scores", "relu", "save_model", "sigmoid", "tanh", "train_epoch",
+    "ACTIVATIONS", "Linear", "MLP", "Module", "ModelFileError", "NonFiniteLossError",
+    "confusion_matrix", "cross_entropy", "evaluate", "evaluate_sums", "get_activation",
+    "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "init", "load_model",
+    "log_softmax", "nll_loss", "predict_scores", "relu", "save_model", "sigmoid", "tanh",
+    "train_epoch",
 ]
