@@ -209,6 +209,6 @@ def test_nothing_survives_a_finished_transform_in_any_thread():
 
     def probe():
         cr.grad(lambda x: cr.sum(x * x))(np.ones(2))
-        return state.tape, state.depth, state.forward_off
-    assert _run_all(probe, probe) == [(None, 0, False)] * 2
+        return state.tape, state.depth, state.levels, state.cap
+    assert _run_all(probe, probe) == [(None, 0, (), 0)] * 2
     assert (state.tape, state.depth) == (None, 0)

@@ -5,25 +5,29 @@ of the backpropagation notes, with NumPy.
     >>> cr.grad(lambda x: cr.sum(cr.tanh(x) * x))(np.array([0.0, 1.0]))
     array([0.        , 1.18071028])
 """
-from .errors import (ChainruleError, GradcheckError, JitError, NonScalarError, RuleError,
-                     ShapeError)
+from .errors import (ChainruleError, GradcheckError, JitError, MissingRuleError,
+                     NonScalarError, RuleError, ShapeError)
 from .ops import *  # noqa: F401,F403  the operations, NumPy names
 from .ops import __all__ as _ops_all
 from .primitive import Primitive, primitive
 from .tensor import Tensor, tensor
+from . import forward, methods  # noqa: F401  forward mode and Tensor's methods plug in
 from .anomaly import AnomalyError, detect_anomaly
 from .check import gradcheck
 from .explain import GraphvizNotFound
 from .graph import Graph, GraphError, TooManyPathsError, Vertex, trace
 from .jit import jit
-from .transforms import grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
+from .transforms import (elementwise_grad, grad, hessian, holomorphic_grad, hvp, jacfwd,
+                         jacobian, jvp, value_and_grad, vjp)
+from .ravel import ravel_pytree
 
 from . import nn, optim  # noqa: E402  (they use the names above)
 
 __version__ = "0.1.0"
 
 __all__ = list(_ops_all) + [
-    "ChainruleError", "GradcheckError", "JitError", "NonScalarError", "jit", "RuleError", "ShapeError",
+    "ChainruleError", "GradcheckError", "JitError", "MissingRuleError", "NonScalarError", "jit",
+    "RuleError", "ShapeError", "elementwise_grad", "holomorphic_grad", "ravel_pytree",
     "Primitive", "primitive", "Tensor", "tensor",
     "AnomalyError", "detect_anomaly", "gradcheck", "nn", "optim",
     "Graph", "GraphError", "TooManyPathsError", "Vertex", "trace", "GraphvizNotFound",

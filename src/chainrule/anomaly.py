@@ -153,12 +153,14 @@ def check_forward(out, op, args):
                 f"from finite inputs", out, out.value, op, args,
                 "log or sqrt of a negative number, 0/0, inf - inf, or an overflow (exp of a "
                 "large number)"))
-    elif out.tangent is not None and not _finite(out.tangent):
-        tangents = [a.tangent for a in args if type(a) is Tensor and a.tangent is not None]
+    elif out.tangent is not None and not all(_finite(t) for t in out.tangent.values()):
+        tangents = [t for a in args if type(a) is Tensor and a.tangent is not None
+                    for t in a.tangent.values()]
         if all(_finite(a) for a in args) and all(_finite(t) for t in tangents):
             raise AnomalyError(_report(
                 f"the forward-mode tangent of operation #{_local.count} '{op.name}' is not "
-                f"finite, but its inputs and their tangents are", out, out.tangent, op, args,
+                f"finite, but its inputs and their tangents are", out,
+                next(t for t in out.tangent.values() if not _finite(t)), op, args,
                 f"the JVP rule of '{op.name}' is infinite at these inputs (a derivative "
                 f"like sqrt'(0) or log'(0)), or it is wrong", label="tangent"))
 

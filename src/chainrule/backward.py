@@ -2,16 +2,17 @@
 
 ``backward_pass`` is the whole reverse-mode engine: one loop over the vertices
 in reverse creation order (children before parents), no recursion, no sort.
-Each p_i J^{j->i} is a vector-Jacobian product computed by the op's rule;
-fan-out is accumulated by addition. A message p_i is dropped as soon as it has
-been passed on, so memory is released during the pass.
+Each p_i J^{j->i} is a vector-Jacobian product computed by the op's rule
+(``edge_vjp``); fan-out is accumulated by addition. A message p_i is dropped
+as soon as it has been passed on, so memory is released during the pass.
 """
-import sys
-
 import numpy as np
 
 from .anomaly import check_backward
-from .errors import RuleError
+from .errors import MissingRuleError, RuleError
+from .ops.elementwise import real
+from .ops.shape import unbroadcast
+from .primitive import rule_of
 from .state import hooks, state
 from .tensor import Tensor
 
@@ -31,135 +32,86 @@ def backward_pass(vertices, seeds, create_graph=False, keep=False, stop=None):
     Returns:
         dict {vertex: p}: every leaf reached (and every vertex if ``keep``).
     """
-    p = dict(seeds)
-    kept = {}
-    take = p.get if keep else p.pop
-    stop = stop or None  # an empty set would cost a lookup per vertex
-    anomaly = hooks.active and state.anomaly  # detect_anomaly: check every message
-    for v in vertices:
-        g = take(v, None)
-        if g is None:
+    p = dict(seeds)                      # p_n = the seed; other messages start empty
+    done = {}                            # messages that are not passed on: leaves, stops
+    take = p.get if keep else p.pop      # drop p_i once passed on, unless asked to keep
+    stop = stop or ()
+    for v in vertices:                   # children before parents: p_i is complete here
+        p_i = take(v, None)
+        if p_i is None:                  # v does not lead to the output
             continue
-        op = v.op
-        if op is None or (stop is not None and v in stop):
-            kept[v] = g
+        if v.op is None or v in stop:    # a leaf: p_i is an answer
+            done[v] = p_i
             continue
-        args = v.args
-        if create_graph:
-            ans, xs = v, args
-        elif len(args) == 1:  # the commonest case, inlined (this loop is the hot path);
-            ans, xs = v.value, (args[0].value,)  # a lone input is always a Tensor
-        else:
-            ans = v.value
-            xs = _values(args)
-        rules = op.vjps
-        kw = v.kw
-        k = -1
-        for a in args:
-            k += 1
-            if type(a) is not Tensor or not a.requires_grad:
-                continue
-            try:
-                rule = rules[k]
-            except (TypeError, IndexError):
-                raise RuleError(
-                    f"primitive '{op.name}' has no VJP rule for input {k}; add one with "
-                    f"{op.name}.defvjp(...), or pass None there to declare that no "
-                    f"gradient flows through that input.") from None
-            if rule is None:
-                continue
-            ga = rule(g, ans, *xs, **kw) if kw else rule(g, ans, *xs)
-            try:
-                fits = ga.shape == a.value.shape
-            except AttributeError:
-                raise RuleError(
-                    f"VJP rule of '{op.name}' for input {k} returned {type(ga).__name__}, "
-                    f"expected an array of shape {a.value.shape}") from None
-            if not fits:
-                ga = _fit(ga, a.value.shape, op, k)
-            if anomaly:
-                check_backward(v, k, g, ga)
-            old = p.get(a)
-            p[a] = ga if old is None else old + ga
+        for j, a in enumerate(v.args):   # p_j += p_i J^{j->i} for each parent j
+            if type(a) is Tensor and a.requires_grad:
+                g = edge_vjp(v, j, p_i, create_graph)
+                if g is not None:
+                    old = p.get(a)
+                    p[a] = g if old is None else old + g
     if keep:
         return p
-    kept.update((v, g) for v, g in p.items() if v.op is None)
-    return kept
+    done.update((v, g) for v, g in p.items() if v.op is None)
+    return done
 
 
-class Handed:
-    """Hands gradients to the caller as NumPy arrays they own, copying only when needed.
+def edge_vjp(v, k, g, create_graph=False):
+    """p_i J^{k->i} for the edge from input k of vertex v (= i): the op's VJP rule.
 
-    A gradient the backward pass computed is usually a fresh array nobody
-    else holds; copying it (a 1.6 MB weight gradient, every step) would be
-    pure waste. It is copied when it might be shared: a view, a read-only
-    array, the same array already handed out for another leaf (``x + y``
-    gives both the same g), a cotangent the caller passed in, or the leaf's
-    own value.
+    Runs the rule on values (first order) or on the vertex's own Tensors
+    (``create_graph``: the rule's operations are recorded), fits the result to
+    the input's shape and kind, and checks it under ``detect_anomaly``. None
+    when the op declares no derivative through that input.
     """
+    op = v.op
+    declared, rule = rule_of(op.vjps, k)
+    if rule is None:
+        if declared:
+            return None
+        raise MissingRuleError(
+            f"primitive '{op.name}' has no VJP rule for input {k}; add one with "
+            f"{op.name}.defvjp(...), or pass None there to declare that no "
+            f"gradient flows through that input.")
+    if create_graph:
+        ans, xs = v, v.args
+    else:
+        ans, xs = v.value, [a.value if type(a) is Tensor else a for a in v.args]
+    ga = rule(g, ans, *xs, **v.kw) if v.kw else rule(g, ans, *xs)
+    ga = fit_cotangent(ga, v.args[k], op, k)
+    if hooks.active and state.anomaly:
+        check_backward(v, k, g, ga)
+    return ga
 
-    def __init__(self, cotangents=()):
-        self.seen = {id(c) for c in cotangents}
 
-    def own(self, g, leaf=None):
-        """g as an array the caller owns (in the leaf's dtype when a leaf is given)."""
-        if type(g) is Tensor:
-            g = g.value
-        if (type(g) is not np.ndarray or id(g) in self.seen
-                or (leaf is not None and (g.dtype != leaf.value.dtype or g is leaf.value))
-                # a view is only safe when nothing else holds what it views, and only
-                # views can be read-only here (rules make fresh arrays; broadcast_to views)
-                or (g.base is not None and not (_private_view(g) and g.flags.writeable))):
-            g = np.array(g, dtype=None if leaf is None else leaf.value.dtype)
-        self.seen.add(id(g))
-        return g
+def fit_cotangent(ga, x, op, k):
+    """A rule's result as a cotangent of input x: its shape, and real if x is real.
 
-
-def _private_view(g):
-    """True if g is a view (say a transpose) of a temporary array that nothing else holds.
-
-    The gradient of W in ``x @ W.T`` is the transpose of a fresh product: handing
-    out that view is as safe as handing out the product, and saves a copy.
+    Broadcasting ops may return an output-shaped cotangent: it is summed back
+    to x's shape here, the one shared un-broadcast. A real input of a complex
+    computation gets the real part (HIPS autograd's convention).
     """
-    base = g.base
-    # 3 references: the view's own, the local name `base`, getrefcount's argument (CPython)
-    return type(base) is np.ndarray and base.base is None and sys.getrefcount(base) <= 3
+    xv = x.value if type(x) is Tensor else np.asarray(x)
+    try:
+        shape, gv = ga.shape, (ga.value if type(ga) is Tensor else ga)
+    except AttributeError:
+        raise RuleError(f"VJP rule of '{op.name}' for input {k} returned "
+                        f"{type(ga).__name__}, expected an array of shape {xv.shape}") from None
+    if shape != xv.shape:
+        if not (op.broadcasts and _broadcastable(shape, xv.shape)):
+            raise RuleError(f"VJP rule of '{op.name}' for input {k} returned shape {shape}, "
+                            f"expected {xv.shape} (the shape of that input)")
+        ga = unbroadcast(ga, xv.shape)
+    if gv.dtype.kind == "c" and xv.dtype.kind != "c":
+        ga = real(ga)
+    return ga
 
 
-def _values(args):
-    """The NumPy values of a vertex's inputs of two or more (two unrolled: hot path)."""
-    if len(args) == 2:
-        a, b = args
-        return (a.value if type(a) is Tensor else a, b.value if type(b) is Tensor else b)
-    return [a.value if type(a) is Tensor else a for a in args]
-
-
-def _fit(ga, shape, op, k):
-    """Sum a broadcast cotangent back to its input's shape (the one shared un-broadcast)."""
-    if op.broadcasts:
-        try:
-            np.broadcast_shapes(ga.shape, shape)
-            return unbroadcast(ga, shape)
-        except ValueError:
-            pass
-    raise RuleError(f"VJP rule of '{op.name}' for input {k} returned shape {ga.shape}, "
-                    f"expected {shape} (the shape of that input)")
-
-
-def unbroadcast(g, shape):
-    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
-    if type(g) is np.ndarray:  # first order: plain NumPy, nothing to record
-        return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
-    from .ops.reduce import sum as _sum
-    from .ops.shape import reshape
-    if axes:
-        g = _sum(g, axes, keepdims=True)
-    if g.shape != shape:
-        g = reshape(g, shape)
-    return g
+def _broadcastable(shape, to):
+    try:
+        np.broadcast_shapes(shape, to)
+    except ValueError:
+        return False
+    return True
 
 
 def reverse_topological(out):

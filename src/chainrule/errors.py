@@ -22,6 +22,10 @@ class RuleError(ChainruleError, TypeError):
     """A derivative rule is missing or returned something of the wrong kind or shape."""
 
 
+class MissingRuleError(RuleError):
+    """A primitive has no derivative rule for the mode and input that were asked for."""
+
+
 class GradcheckError(ChainruleError, AssertionError):
     """cr.gradcheck found a derivative that disagrees with finite differences."""
 

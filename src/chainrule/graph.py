@@ -49,20 +49,17 @@ import inspect
 
 import numpy as np
 
-from .backward import _fit, backward_pass
-from .errors import ChainruleError, NonScalarError, RuleError
-from .primitive import Primitive
+from .backward import backward_pass, fit_cotangent
+from .errors import ChainruleError, MissingRuleError, NonScalarError, RuleError
+from .primitive import Primitive, rule_of
 from .tensor import Tensor
-from .transforms import _Transform, _as_float_array, _leaf
+from .tracing import Transform, differentiable_array, leaf
+from .graph_build import GraphError, check, given_matrix, local_op
 
 #: Most paths that ``paths`` and ``path_sum`` list one by one. Beyond it they
 #: refuse (``TooManyPathsError``, which gives the count); ``path_sum(...,
 #: method="dp")`` computes the same sum by dynamic programming for any graph.
 PATH_LIMIT = 10_000
-
-
-class GraphError(ChainruleError, ValueError):
-    """A graph was built or queried in a way the notes' definition does not allow."""
 
 
 class TooManyPathsError(GraphError):
@@ -73,7 +70,7 @@ class TooManyPathsError(GraphError):
         self.count = count
 
 
-class _Ref:
+class Ref:
     """Marks an input of a vertex's operation that is vertex ``j`` (1-based)."""
 
     __slots__ = ("j",)
@@ -83,6 +80,9 @@ class _Ref:
 
     def __repr__(self):
         return f"u{self.j}"
+
+
+_Ref = Ref  # the name trace() uses
 
 
 class Vertex:
@@ -105,10 +105,10 @@ class Vertex:
         self.name = name
         self.op = op
         self.value = value
-        # The op's inputs: _Ref(j) for vertex j, anything else is a folded constant.
+        # The op's inputs: Ref(j) for vertex j, anything else is a folded constant.
         self.args = tuple(args)
         self.kw = kw or {}
-        self.parents = tuple(sorted({a.j for a in self.args if type(a) is _Ref}))
+        self.parents = tuple(sorted({a.j for a in self.args if type(a) is Ref}))
         self.children = ()
 
     @property
@@ -132,7 +132,7 @@ class Vertex:
             raise GraphError(f"f^{self.index} takes {len(self.parents)} value(s), one per "
                              f"parent {self.parents}, got {len(A)}")
         by = dict(zip(self.parents, A))
-        return self.op.fun(*[by[a.j] if type(a) is _Ref else a for a in self.args], **self.kw)
+        return self.op.fun(*[by[a.j] if type(a) is Ref else a for a in self.args], **self.kw)
 
     def __repr__(self):
         what = "leaf" if self.op is None else f"op={self.op.name}, parents={self.parents}"
@@ -218,7 +218,7 @@ class Graph:
                 raise GraphError(f"forward() takes the values of the l = {self.l} leaves "
                                  f"u1..u{self.l}, in order; got {len(leaf_values)} value(s)")
             for v, x in zip(self.leaves, leaf_values):
-                x = np.array(_as_float_array(x.value if type(x) is Tensor else x), copy=True)
+                x = np.array(differentiable_array(x.value if type(x) is Tensor else x), copy=True)
                 if self._fixed_shapes and x.shape != v.value.shape:
                     raise GraphError(
                         f"forward(): leaf {v.index} ({v.name}) was traced with shape "
@@ -230,7 +230,7 @@ class Graph:
             raise GraphError(self._no_values_message())
         self._p, self._J, self._valued = None, {}, False  # stale until the pass completes
         for v in self.vertices[self.l:]:
-            A = [self.vertices[a.j - 1].value if type(a) is _Ref else a for a in v.args]
+            A = [self.vertices[a.j - 1].value if type(a) is Ref else a for a in v.args]
             try:
                 u = v.op.fun(*A, **v.kw)
             except Exception as e:
@@ -294,7 +294,7 @@ class Graph:
             t = Tensor(v.value, True)
             if v.op is not None:
                 t.op = v.op
-                t.args = tuple(ts[a.j - 1] if type(a) is _Ref else a for a in v.args)
+                t.args = tuple(ts[a.j - 1] if type(a) is Ref else a for a in v.args)
                 t.kw = v.kw
             ts.append(t)
         return ts
@@ -336,22 +336,23 @@ class Graph:
         """p_i J^{j->i} for p_i = g, by the rule(s) of f^i, without forming J."""
         v = self.vertices[i - 1]
         uj = self.vertices[j - 1].value
-        A = [self.vertices[a.j - 1].value if type(a) is _Ref else a for a in v.args]
+        A = [self.vertices[a.j - 1].value if type(a) is Ref else a for a in v.args]
         rules = v.op.vjps
         total = None
         for k, a in enumerate(v.args):
-            if type(a) is not _Ref or a.j != j:
+            if type(a) is not Ref or a.j != j:
                 continue
-            if rules is None or k >= len(rules):
-                raise RuleError(f"primitive '{v.op.name}' (vertex {i}) has no VJP rule for input "
-                                f"{k}; add one with {v.op.name}.defvjp(...)")
-            rule = rules[k]
+            declared, rule = rule_of(rules, k)
+            if not declared:
+                raise MissingRuleError(
+                    f"primitive '{v.op.name}' (vertex {i}) has no VJP rule for input {k}; "
+                    f"add one with {v.op.name}.defvjp(...)")
             if rule is None:
                 continue  # declared: no derivative through this input
             ga = rule(g, v.value, *A, **v.kw)
             ga = np.asarray(ga.value if type(ga) is Tensor else ga)
             if ga.shape != uj.shape:
-                ga = np.asarray(_fit(ga, uj.shape, v.op, k))
+                ga = np.asarray(fit_cotangent(ga, uj, v.op, k))
             total = ga if total is None else total + ga
         return np.zeros(uj.shape, _float_dtype(uj)) if total is None else total
 
@@ -478,34 +479,10 @@ class Graph:
             M[v] = acc
         return M[j]
 
-    # ----- pictures and text (explain.py) -------------------------------------
-    def explain(self, max_vertices=40):
-        """The forward and backward passes step by step, in the notes' notation."""
-        from .explain import explain
-        return explain(self, max_vertices=max_vertices)
-
-    def explain_paths(self, j, k):
-        """The path theorem for (j, k): each path, its product of Jacobians, their sum."""
-        from .explain import explain_paths
-        return explain_paths(self, j, k)
-
-    def to_dot(self):
-        """Graphviz DOT source: each vertex with d_i, u_i and p_i; each edge with J^{j->i}."""
-        from .explain import to_dot
-        return to_dot(self)
-
-    def render(self, path, format=None):
-        """Draw the graph to ``path`` (SVG, PNG, PDF by extension) with Graphviz's ``dot``."""
-        from .explain import render
-        return render(self, path, format)
-
-    def _repr_svg_(self):
-        from .explain import repr_svg
-        return repr_svg(self)
-
-    def _repr_html_(self):
-        from .explain import repr_html
-        return repr_html(self)
+    # Showing a graph (g.explain(), g.explain_paths(), g.to_dot(), g.render(),
+    # g.to_html() and Jupyter's display) is chainrule.explain's and
+    # chainrule.page's work: they sit above this module in the layers and add
+    # those methods to Graph when imported (``import chainrule`` does).
 
     # ----- building graphs by hand --------------------------------------------
     @classmethod
@@ -516,7 +493,8 @@ class Graph:
             n, l: vertices 1..n, leaves 1..l (1 <= l < n).
             edges: the set E of pairs (j, i) with j < i and i > l.
             functions: {i: f^i} for every non-leaf i; f^i is a plain Python
-                function of its parents' values in increasing vertex order.
+                function of its parents' values in increasing vertex order, or
+                a chainrule primitive (``cr.add``...), used with its own rules.
             jacobians: optional {(j, i): J^{j->i}}, each a (d_i x d_j) array or
                 a function of the same arguments as f^i returning one. Edges
                 without one get their Jacobian by running f^i on chainrule
@@ -534,42 +512,21 @@ class Graph:
             >>> {i: float(p) for i, p in g.backward().items()}
             {1: 3.0, 2: 8.0, 3: 3.0, 4: 1.0}
         """
-        n, l = _check_sizes(n, l)
-        E = _check_edges(n, l, edges)
-        parents = {i: [] for i in range(1, n + 1)}
-        for j, i in E:
-            parents[i].append(j)
-        for i in parents:
-            parents[i].sort()
-        for i in range(l + 1, n + 1):
-            if not parents[i]:
-                raise GraphError(
-                    f"vertex {i} is not a leaf (leaves are 1..{l}) but has no incoming edge; "
-                    f"f^{i} needs at least one parent: add an edge (j, {i}), or renumber so "
-                    f"that it is a leaf")
-        _check_reaches_output(n, E)
-        functions = _check_functions(n, l, functions, parents)
-        given = _check_jacobian_keys(jacobians, E)
-        names = _names(n, names)
-        vertices = [Vertex(i, names.get(i, f"u{i}"), None) for i in range(1, l + 1)]
-        for i in range(l + 1, n + 1):
-            fun = functions[i]
-            rules = [_hand_vjp(fun, k, given.get((j, i)), j, i)
-                     for k, j in enumerate(parents[i])]
-            fname = getattr(fun, "__name__", None)
-            op = Primitive(fun, fname if _is_name(fname) else f"f^{i}")
-            op.defvjp(*rules)
-            vertices.append(Vertex(i, names.get(i, f"u{i}"), op,
-                                   [_Ref(j) for j in parents[i]]))
-        g = cls(vertices, l)
-        g._given = given
+        b = check(n, l, edges, functions, jacobians, names)
+        vertices = [Vertex(i, b.names.get(i, f"u{i}"), None) for i in range(1, b.l + 1)]
+        for i in range(b.l + 1, b.n + 1):
+            op = local_op(b.functions[i], i, b.parents[i], b.jacobians)
+            vertices.append(Vertex(i, b.names.get(i, f"u{i}"), op,
+                                   [Ref(j) for j in b.parents[i]]))
+        g = cls(vertices, b.l)
+        g._given = b.jacobians
         return g
 
     def _check_given_jacobians(self):
         """Evaluate every explicit Jacobian at the new values: a wrong shape fails now."""
         for (j, i), J in getattr(self, "_given", {}).items():
             v = self.vertices[i - 1]
-            _given_matrix(J, [self.vertices[p - 1].value for p in v.parents],
+            given_matrix(J, [self.vertices[p - 1].value for p in v.parents],
                           v.value, self.vertices[j - 1].value, j, i)
 
     # ----- checks -------------------------------------------------------------
@@ -624,11 +581,13 @@ def trace(f, *args, **kwargs):
         flat_args.append(flat)
         defs.append(tdef)
         leaf_names.extend(_leaf_names(a, pname))
-    with _Transform() as tr:
+    with Transform() as tr:
         leaves, targs = [], []
         for flat, tdef in zip(flat_args, defs):
-            ls = [_leaf(np.array(_as_float_array(x.value if type(x) is Tensor else x),
-                                 copy=True)) for x in flat]
+            # integer and boolean arguments (labels, indices, masks) keep their type:
+            # vertices without a derivative, as the notes' label y
+            ls = [leaf(v, requires_grad=v.dtype.kind in "fc")
+                  for v in map(_leaf_value, flat)]
             leaves.extend(ls)
             targs.append(unflatten(tdef, ls))
         out = f(*targs, **kwargs)
@@ -708,193 +667,16 @@ def _leaf_names(tree, prefix):
     return [prefix]
 
 
+def _leaf_value(x):
+    """A leaf's value: a copy, floating point unless it holds integers or booleans."""
+    x = x.value if type(x) is Tensor else x
+    v = np.asarray(x)
+    if v.dtype.kind not in "iub":
+        v = differentiable_array(v, "trace")
+    return np.array(v, copy=True)
+
+
 def _float_dtype(a):
     dt = np.asarray(a).dtype
     return dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)
 
-
-def _is_name(s):
-    return isinstance(s, str) and s.isidentifier()
-
-
-# ----- from_edges: validation, one clear error per mistake ------------------------
-def _check_sizes(n, l):
-    for name, x in (("n", n), ("l", l)):
-        if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
-            raise GraphError(f"{name} must be an integer, got {x!r}")
-    if n < 2:
-        raise GraphError(f"n = {n}: a graph needs at least one leaf and one other vertex (n >= 2)")
-    if not 1 <= l < n:
-        raise GraphError(f"l = {l} with n = {n}: the notes need 1 <= l < n (leaves 1..l, "
-                         f"at least one non-leaf vertex, the output n)")
-    return int(n), int(l)
-
-
-def _check_edges(n, l, edges):
-    seen = set()
-    for e in edges:
-        try:
-            j, i = e
-        except (TypeError, ValueError):
-            raise GraphError(f"edge {e!r} is not a pair (j, i)") from None
-        for x in (j, i):
-            if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
-                raise GraphError(f"edge {e!r}: vertex numbers must be integers")
-            if not 1 <= x <= n:
-                raise GraphError(f"edge ({j}, {i}): vertex {x} is out of range; vertices are "
-                                 f"numbered 1..n = 1..{n}")
-        if j >= i:
-            raise GraphError(f"edge ({j}, {i}) goes from {j} to {i}, but every edge must go from "
-                             f"a lower to a higher number (j < i): the numbering is a "
-                             f"topological order. Renumber the vertices so parents come first.")
-        if i <= l:
-            raise GraphError(f"edge ({j}, {i}) ends at vertex {i}, which is a leaf (leaves are "
-                             f"1..l = 1..{l}); leaves have no parents. Make {i} a non-leaf by "
-                             f"renumbering, or remove the edge.")
-        if (j, i) in seen:
-            raise GraphError(f"edge ({j}, {i}) is listed twice; E is a set of edges")
-        seen.add((int(j), int(i)))
-    return sorted(seen)
-
-
-def _check_reaches_output(n, E):
-    reach = [False] * (n + 1)
-    reach[n] = True
-    children = {}
-    for j, i in E:
-        children.setdefault(j, []).append(i)
-    for j in range(n - 1, 0, -1):
-        reach[j] = any(reach[i] for i in children.get(j, ()))
-    lost = [j for j in range(1, n) if not reach[j]]
-    if lost:
-        raise GraphError(
-            f"vertex {lost[0]} does not reach the output vertex n = {n} (no directed path "
-            f"{lost[0]} -> ... -> {n})"
-            + (f"; nor do {lost[1:]}" if len(lost) > 1 else "")
-            + ". Every vertex must lead to the output: add an edge from it, or leave it out.")
-
-
-def _arity(fun):
-    """(least, most) positional arguments ``fun`` accepts, or None when unknown."""
-    nin = getattr(fun, "nin", None)  # NumPy ufuncs
-    if isinstance(nin, int):
-        return nin, nin
-    try:
-        sig = inspect.signature(fun)
-    except (TypeError, ValueError):
-        return None
-    lo = hi = 0
-    for p in sig.parameters.values():
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            hi += 1
-            lo += p.default is p.empty
-        elif p.kind is p.VAR_POSITIONAL:
-            hi = float("inf")
-    return lo, hi
-
-
-def _check_functions(n, l, functions, parents):
-    if not hasattr(functions, "items"):
-        raise TypeError(f"functions must be a dict {{i: f^i}} for i = {l + 1}..{n}, got "
-                        f"{type(functions).__name__}")
-    for i, fun in functions.items():
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 1 <= i <= n:
-            raise GraphError(f"functions has an entry for {i!r}, which is not a vertex: "
-                             f"vertices are numbered 1..n = 1..{n}")
-        if i <= l:
-            raise GraphError(f"functions[{i}]: vertex {i} is a leaf (leaves are 1..{l}); leaves "
-                             f"get values in forward(), not functions")
-        if not callable(fun):
-            raise TypeError(f"functions[{i}] must be callable (f^{i}), got {type(fun).__name__}")
-    for i in range(l + 1, n + 1):
-        args = ", ".join(f"u{j}" for j in parents[i])
-        if i not in functions:
-            raise GraphError(f"no function for vertex {i}: give functions[{i}] = f^{i}, a "
-                             f"function of its parents' values f^{i}({args})")
-        ar = _arity(functions[i])
-        k = len(parents[i])
-        if ar is not None and not ar[0] <= k <= ar[1]:
-            takes = ar[0] if ar[0] == ar[1] else f"{ar[0]} to {ar[1]}"
-            raise GraphError(f"functions[{i}] takes {takes} argument(s) but vertex {i} has {k} "
-                             f"parent(s) {tuple(parents[i])}: f^{i} is called with the parents' "
-                             f"values in increasing vertex order, f^{i}({args})")
-    return dict(functions)
-
-
-def _check_jacobian_keys(jacobians, E):
-    if jacobians is None:
-        return {}
-    if not hasattr(jacobians, "items"):
-        raise TypeError(f"jacobians must be a dict {{(j, i): J}}, got {type(jacobians).__name__}")
-    Eset = set(E)
-    out = {}
-    for key, J in jacobians.items():
-        try:
-            j, i = key
-        except (TypeError, ValueError):
-            raise GraphError(f"jacobians key {key!r} is not an edge (j, i)") from None
-        if (j, i) not in Eset:
-            raise GraphError(f"jacobians[({j}, {i})]: ({j}, {i}) is not an edge; Jacobians "
-                             f"belong to the edges E = {sorted(Eset)}")
-        if not callable(J):
-            J = np.asarray(J)
-            if not np.issubdtype(J.dtype, np.number):
-                raise TypeError(f"jacobians[({j}, {i})] must be an array or a function of "
-                                f"f^{i}'s arguments, got {type(jacobians[key]).__name__}")
-        out[(int(j), int(i))] = J
-    return out
-
-
-def _given_matrix(J, A, ui, uj, j, i):
-    """An explicit J^{j->i} evaluated at A^i, checked to be (d_i x d_j)."""
-    M = np.asarray(J(*A) if callable(J) else J)
-    want = (np.size(ui), np.size(uj))
-    if M.shape == want:
-        return M
-    if M.size == 1 and want == (1, 1):
-        return M.reshape(1, 1)
-    raise GraphError(f"J^{{{j}->{i}}} given in jacobians has shape {M.shape}, but must be "
-                     f"(d_{i}, d_{j}) = {want}: one row per entry of u{i}, one column per "
-                     f"entry of u{j} (matrices flattened row-major)")
-
-
-def _hand_vjp(fun, k, J, j, i):
-    """The VJP rule of a hand-built f^i for its k-th parent (vertex j)."""
-    if J is not None:
-        def rule(g, ans, *A):
-            M = _given_matrix(J, A, ans, A[k], j, i)
-            return (np.reshape(g, -1) @ M).reshape(np.shape(A[k]))
-    else:
-        def rule(g, ans, *A):
-            return _vjp_by_tracing(fun, A, g, i)[k]
-    return rule
-
-
-def _vjp_by_tracing(fun, A, g, i):
-    """(g J^{1st parent -> i}, g J^{2nd -> i}, ...) by running f^i on chainrule tensors."""
-    with _Transform() as tr:
-        xs = [_leaf(np.asarray(a)) for a in A]
-        out = fun(*xs)
-        tape = list(tr.vertices())
-    if type(out) is not Tensor or not out.requires_grad:
-        raise GraphError(
-            f"cannot derive the Jacobians of f^{i}: run on chainrule tensors it returned "
-            f"{type(out).__name__}, not a tensor that depends on its arguments (math.* and "
-            f"float() drop the graph). Write f^{i} with NumPy or chainrule operations, or give "
-            f"its Jacobians: Graph.from_edges(..., jacobians={{(j, {i}): J}}).")
-    if out.value.shape != np.shape(g):
-        raise GraphError(f"f^{i} returned shape {out.value.shape} on tensors but "
-                         f"{np.shape(g)} on arrays")
-    p = backward_pass(reversed(tape), {out: g}, keep=True)
-    return [np.zeros_like(x.value) if p.get(x) is None else np.asarray(p[x]) for x in xs]
-
-
-def _names(n, names):
-    if names is None:
-        return {}
-    if hasattr(names, "items"):
-        return {int(i): str(s) for i, s in names.items()}
-    names = list(names)
-    if len(names) != n:
-        raise GraphError(f"names: got {len(names)} names for {n} vertices")
-    return {i: str(s) for i, s in enumerate(names, 1)}

@@ -73,11 +73,17 @@ class jit:
         self.optimize = ({"simplify", "in_place"} if optimize is True else
                          set() if optimize is False else set(optimize))
         self._cache = OrderedDict()
+        self._fast = None
 
     def __call__(self, *args, **kwargs):
         if state.depth:
             raise JitError("cr.jit runs at top level only; put the transform inside it, "
                            "e.g. cr.jit(cr.grad(f)) rather than cr.grad(cr.jit(f))")
+        fast = self._fast
+        if fast is not None:  # the last signature again: one generated check, no flatten
+            out = fast(args, kwargs)
+            if out is not _MISS:
+                return out
         leaves, treedef = flatten(args)
         key = (treedef, tuple([_signature(x) for x in leaves]), _kw_key(kwargs))
         program = self._cache.get(key)
@@ -88,6 +94,9 @@ class jit:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
+        if program.fast is None and key[2] == ():
+            program.fast = _fast_path(program, treedef, key[1])
+        self._fast = program.fast or None
         return program.run(leaves)
 
     @property
@@ -146,6 +155,7 @@ class _Program:
         self.out_def = out_def
         self.copies = sorted(copies)  # outputs that are not fresh arrays of this call
         self.backend = backend
+        self.fast = None  # the generated call for this signature (see _fast_path)
 
     def run(self, leaves):
         outs = self.replay(*[_as_array(leaves[k]) for k in self.dynamic])
@@ -155,6 +165,93 @@ class _Program:
                 if isinstance(outs[k], np.ndarray):
                     outs[k] = np.array(outs[k])
         return unflatten(self.out_def, outs)
+
+
+_MISS = object()
+
+
+def _fast_path(program, treedef, sigs):
+    """A function ``fast(args, kwargs)`` that runs ``program`` if the arguments match its
+    signature (and returns _MISS otherwise): the pytree walk, the signature check and
+    the output structure written out as straight-line code for this one signature.
+
+    Saves about 5 us per call on the notes' network (6 leaves in a dict and two arrays),
+    a third of a batch-1 step replayed by numba (benchmarks/bench.py net1).
+    Returns False when the structure has parts this does not write out.
+    """
+    lines, env, leaves = [], {"_MISS": _MISS, "_nd": np.ndarray, "_asarray": np.asarray,
+                              "replay": program.replay}, []
+    counter = [0]
+
+    def walk(td, expr):
+        if td == "leaf":
+            leaves.append(expr)
+            return True
+        kind, meta, children = td
+        var = f"n{counter[0]}"
+        counter[0] += 1
+        lines.append(f"    {var} = {expr}")
+        if kind == "dict":
+            if not all(type(k) in (str, int) for k in meta):
+                return False
+            env[f"K{var}"] = frozenset(meta)
+            lines.append(f"    if type({var}) is not dict or {var}.keys() != K{var}: "
+                         f"return _MISS")
+            return all(walk(c, f"{var}[{k!r}]") for k, c in zip(meta, children))
+        if meta not in (tuple, list):
+            return False
+        lines.append(f"    if type({var}) is not {meta.__name__} or len({var}) != "
+                     f"{len(children)}: return _MISS")
+        return all(walk(c, f"{var}[{i}]") for i, c in enumerate(children))
+
+    if not walk(treedef, "args"):
+        return False
+    ins = []
+    for k, (expr, sig) in enumerate(zip(leaves, sigs)):
+        lines.append(f"    l{k} = {expr}")
+        if sig[0] == "static":  # int/bool/str/None arguments: the general path compares
+            return False
+        if sig[0] == "float":
+            lines.append(f"    if type(l{k}) is not float: return _MISS")
+            if k in program.dynamic:
+                ins.append(f"_asarray(l{k})")
+            continue
+        env[f"S{k}"], env[f"D{k}"] = sig
+        lines.append(f"    if type(l{k}) is not _nd or l{k}.shape != S{k} or "
+                     f"l{k}.dtype != D{k}: return _MISS")
+        ins.append(f"l{k}")
+    lines.append(f"    o = replay({', '.join(ins)})")
+    for k in program.copies:
+        lines.append(f"    o{k} = o[{k}]")
+        lines.append(f"    if type(o{k}) is _nd: o{k} = o{k}.copy()")
+    outs = iter(range(10 ** 9))
+
+    def build(td):
+        if td == "leaf":
+            k = next(outs)
+            return f"o{k}" if k in program.copies else f"o[{k}]"
+        kind, meta, children = td
+        if kind == "dict":
+            return "{" + ", ".join(f"{k!r}: {build(c)}" for k, c in zip(meta, children)) + "}"
+        if meta not in (tuple, list):
+            raise _NoFast
+        items = "".join(build(c) + ", " for c in children)
+        return f"({items})" if meta is tuple else f"[{items}]"
+
+    try:
+        lines.append(f"    return {build(program.out_def)}")
+    except _NoFast:
+        return False
+    src = "def fast(args, kwargs):\n    if kwargs: return _MISS\n" + "\n".join(lines) + "\n"
+    try:
+        exec(compile(src, "<cr.jit call>", "exec"), env)
+    except (SyntaxError, RecursionError):  # a structure too deep to write out
+        return False
+    return env["fast"]
+
+
+class _NoFast(Exception):
+    pass
 
 
 def _as_array(x):
@@ -204,6 +301,9 @@ class _Ops:
         self.transpose, self.reshape = sh.transpose, sh.reshape
         self.squeeze, self.expand_dims = sh.squeeze, sh.expand_dims
         self.matmul = matmul
+        self.unbroadcast = sh.unbroadcast
+        self.take, self.index_add = sh._take, sh._index_add
+        self.sum, self.mean, self.log_softmax = red.sum, red.mean, nn.log_softmax
         # ops whose forward function returns a fresh array that nothing else holds
         self.fresh = {red.sum, red.mean, red.logsumexp, matmul, sh._index_add}
         self.fresh.update((nn.log_softmax, nn.softmax))

@@ -12,10 +12,11 @@ Calling a primitive on plain values just runs NumPy; calling it on a Tensor
 records a new vertex (``Primitive.__call__``).
 """
 import inspect
-import sys
+import re
 
 import numpy as np
 
+from . import anomaly
 from .errors import RuleError, ShapeError
 from .state import hooks, state
 from .tensor import Tensor
@@ -94,7 +95,7 @@ class Primitive:
                 return self.fun(*args, **kw) if kw else self.fun(*args)
             ans = self.fun(*vals, **kw) if kw else self.fun(*vals)
         except ValueError as e:
-            raise _shape_error(self, args, e) from e
+            raise operand_error(self, args, e) from e
         if type(ans) is not np.ndarray:
             ans = np.asarray(ans)
         out = _new(Tensor)
@@ -116,8 +117,8 @@ class Primitive:
         else:
             out.op = out.args = out.kw = None
             out.requires_grad = False
-        if fwd and not state.forward_off:
-            out.tangent = _jvp(self, out, args, vals, kw, track)
+        if fwd and state.cap:
+            out.tangent = push_tangents(self, out, args, vals, kw, track)
         if hooks.active:
             _debug_hooks(out, self, args)
         return out
@@ -149,7 +150,7 @@ class ConstantPrimitive(Primitive):
         try:
             ans = self.fun(*vals, **kw)
         except ValueError as e:
-            raise _shape_error(self, args, e) from e
+            raise operand_error(self, args, e) from e
         if not recorded:
             return ans
         out = Tensor(np.asarray(ans))
@@ -167,9 +168,10 @@ def primitive(fun=None, *, name=None, broadcasts=False):
 
 
 class Each:
-    """Rules for variadic ops (concatenate, stack): ``Each(f)[k]`` is ``f(k)``."""
+    """Rules of a variadic op (concatenate, stack): ``Each(f)[k]`` is ``f(k)``, for any k."""
 
     __slots__ = ("factory",)
+    variadic = True
 
     def __init__(self, factory):
         self.factory = factory
@@ -177,8 +179,34 @@ class Each:
     def __getitem__(self, k):
         return self.factory(k)
 
-    def __len__(self):
-        return sys.maxsize
+
+def rule_of(rules, k):
+    """(declared, rule) for input k: declared is False when no rule list covers input k.
+
+    ``rule`` None with ``declared`` True means "no derivative through input k".
+    """
+    if rules is None:
+        return False, None
+    if getattr(rules, "variadic", False):
+        return True, rules[k]
+    if k < len(rules):
+        return True, rules[k]
+    return False, None
+
+
+def push_tangents(op, out, args, vals, kw, track):
+    """The tangents of a new vertex (forward mode): None until forward.py plugs in."""
+    raise RuntimeError("forward mode is not loaded (import chainrule)")
+
+
+def set_forward(fn):
+    """Forward mode (forward.py) plugs its tangent rule into recording here.
+
+    It needs the operations (to broadcast a tangent, to derive a missing
+    rule), which are built on this module, so it cannot be imported here.
+    """
+    global push_tangents
+    push_tangents = fn
 
 
 _new = object.__new__
@@ -200,66 +228,9 @@ def _owned(args, kw):
 
 def _debug_hooks(out, op, args):
     if state.record_where:
-        from .anomaly import user_frame
-        out.where = user_frame()
+        out.where = anomaly.user_frame()
     if state.anomaly:
-        from .anomaly import check_forward
-        check_forward(out, op, args)
-
-
-def _jvp(op, out, args, vals, kw, track):
-    """Tangent of ``out``: the sum over inputs k with a tangent of J^{k->out} t_k."""
-    rules = op.jvps
-    # With a reverse trace active the rules see Tensors, so the tangent is
-    # itself recorded (reverse over forward); its own ops carry no tangent.
-    # They see a twin of ``out`` (same op, same inputs), not ``out`` itself:
-    # out.tangent referring back to out would be a reference cycle.
-    if track:
-        ans, xs = _twin(out), args
-    else:
-        ans, xs = out.value, vals
-    state.forward_off = True
-    try:
-        tan = None
-        for k, a in enumerate(args):
-            if type(a) is not Tensor or a.tangent is None:
-                continue
-            rule = rules[k] if rules is not None and k < len(rules) else None
-            if rule is None:
-                if rules is not None and k < len(rules):
-                    continue  # declared: no derivative through this input
-                raise RuleError(
-                    f"primitive '{op.name}' has no JVP rule for input {k}, so it cannot be "
-                    f"used in forward mode (cr.jvp, cr.jacfwd, cr.hessian); add one with "
-                    f"{op.name}.defjvp(...) or use reverse mode (cr.grad, cr.jacobian).")
-            tk = rule(a.tangent, ans, *xs, **kw)
-            if getattr(tk, "shape", None) != out.value.shape:
-                _check_tangent(tk, op, k, out.value.shape)
-            tan = tk if tan is None else tan + tk
-    finally:
-        state.forward_off = False
-    if tan is None:
-        return None
-    if tan.shape != out.value.shape:
-        from .ops.shape import broadcast_to
-        tan = broadcast_to(tan, out.value.shape)
-    return tan
-
-
-def _check_tangent(tk, op, k, shape):
-    """A JVP rule must give an array of the output's shape (or, for a broadcasting op,
-    one that broadcasts to it)."""
-    got = getattr(tk, "shape", None)
-    if got is None:
-        raise RuleError(f"JVP rule of '{op.name}' for input {k} returned {type(tk).__name__}, "
-                        f"expected an array of shape {shape} (the shape of the output)")
-    try:
-        fits = op.broadcasts and np.broadcast_shapes(got, shape) == shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise RuleError(f"JVP rule of '{op.name}' for input {k} returned shape {got}, "
-                        f"expected {shape} (the shape of the output)")
+        anomaly.check_forward(out, op, args)
 
 
 def _positional_count(fun):
@@ -277,26 +248,24 @@ def _positional_count(fun):
     return n
 
 
-def _twin(v):
-    """A second vertex computing what ``v`` computes, from the same inputs."""
-    t = _new(Tensor)
-    t.value, t.op, t.args, t.kw = v.value, v.op, v.args, v.kw
-    t.requires_grad, t.tangent = True, None
-    if state.tape is not None:
-        state.tape.append(t)
-    return t
-
-
 def _describe(a):
     if type(a) is Tensor or isinstance(a, np.ndarray):
-        return f"array of shape {np.shape(_value(a))}"
+        v = a.value if type(a) is Tensor else a
+        return f"array of shape {np.shape(v)} ({v.dtype})"
     return repr(a)
 
 
-def _value(a):
-    return a.value if type(a) is Tensor else a
+# NumPy's messages for operands whose shapes do not fit together.
+_SHAPE_WORDS = re.compile(r"broadcast|shape|dimension|size|mismatch|align", re.I)
 
 
-def _shape_error(op, args, err):
+def operand_error(op, args, err):
+    """The error to raise when op's forward function raised ``err`` on ``args``.
+
+    A genuine shape mismatch becomes a ShapeError naming the op and its operands;
+    any other ValueError keeps its type, with the op and operands named.
+    """
     described = ", ".join(_describe(a) for a in args)
-    return ShapeError(f"{op.name}: cannot apply to ({described}): {err}")
+    if _SHAPE_WORDS.search(str(err)):
+        return ShapeError(f"{op.name}: cannot apply to ({described}): {err}")
+    return type(err)(f"{op.name}({described}): {err}")

@@ -11,6 +11,8 @@ so nothing survives a finished transform. Everything lives in a
 import gc
 import threading
 
+from .errors import JitError
+
 
 class _State(threading.local):
     # Instance attributes (not class defaults): the fastest thread-local reads,
@@ -18,13 +20,34 @@ class _State(threading.local):
     def __init__(self):
         self.tape = None           # vertices recorded by the active transforms, or None
         self.depth = 0             # number of transforms active on this thread
-        self.forward_off = False   # True while a JVP rule runs (its ops carry no tangents)
+        # Forward mode: each running jvp has a level (a number, larger = more
+        # inner); a Tensor's tangents are a dict {level: tangent}. Only the
+        # levels in ``levels`` are propagated, and only those <= ``cap``: while
+        # the rule for level L runs, cap = L - 1, so its own operations carry
+        # the outer levels' tangents (forward over forward) and not level L.
+        self.levels = ()           # levels of the jvps running on this thread
+        self.cap = 0               # the highest level propagated now (0: none)
+        self.next_level = 0        # the last level handed out
         self.anomaly = False       # True inside cr.detect_anomaly()
         self.record_where = False  # True when vertices must remember the user's code line
         self.jit = 0               # > 0 while cr.jit traces a function on this thread
 
 
 state = _State()
+
+
+def refuse_value(t, what):
+    """Raise if ``t`` is a traced value of a function cr.jit is tracing.
+
+    Reading a traced array into Python (``float(t)``, ``bool(t)``...) would
+    freeze the value of the first call into the recorded program.
+    """
+    if state.jit and (t.op is not None or t.requires_grad):
+        raise JitError(
+            f"cr.jit cannot trace {what}: the value of a traced array is not known when the "
+            f"program is recorded. Keep the computation in chainrule operations (e.g. "
+            f"cr.where instead of Python if, integer indices instead of boolean masks), "
+            f"or call the function without cr.jit.")
 
 
 class hooks:

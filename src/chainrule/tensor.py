@@ -16,19 +16,24 @@ Example:
 """
 import numpy as np
 
-from .errors import NonScalarError
-from .state import paused_gc, state
+from .state import refuse_value, state
 
 
 class Tensor:
-    """A value in R^{d_i} of the notes, with the record of how it was computed."""
+    """A value in R^{d_i} of the notes, with the record of how it was computed.
+
+    This module holds what a Tensor *is*. What it can *do* (Python operators,
+    NumPy-style methods, ``backward()``, NumPy's dispatch protocols) is attached
+    by ``methods.py``, which sits above the operations those call, so that
+    imports run one way.
+    """
 
     # Slots keep a vertex small (the graph of a long program is mostly these).
     # Operations create vertices without __init__ (primitive.apply), so the
     # rarely used slots (_grad, _name, _where) may be unset: read them through
     # the properties below.
     __slots__ = ("value", "op", "args", "kw", "requires_grad", "tangent",
-                 "_grad", "_name", "_where", "__weakref__")
+                 "_grad", "_grad_owned", "_name", "_where", "__weakref__")
     __array_priority__ = 1000.0
     __hash__ = object.__hash__  # __eq__ is elementwise, identity keys dicts
 
@@ -82,6 +87,7 @@ class Tensor:
     @grad.setter
     def grad(self, g):
         self._grad = g
+        self._grad_owned = False  # the caller's array: never written into in place
 
     @property
     def name(self):
@@ -120,6 +126,16 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         _refuse(self, "np.asarray(t)")
+        if state.depth and (self.requires_grad or self.tangent is not None):
+            # NumPy asks for the value when it builds an array from a list holding
+            # this Tensor (np.mean([x, x + 2])): handing it over would cut the graph
+            # and give a silent zero gradient.
+            raise TypeError(
+                "a Tensor being differentiated was turned into a NumPy array (np.asarray, "
+                "np.array, or a NumPy function given a list or tuple holding it), which "
+                "would drop its gradient. Use chainrule.numpy (import chainrule.numpy as "
+                "np: lists of Tensors are differentiated), cr.stack([...]) to build an "
+                "array from Tensors, or t.detach() if no gradient should flow.")
         if dtype is not None and dtype != self.value.dtype:
             return self.value.astype(dtype)
         return self.value.copy() if copy else self.value
@@ -165,121 +181,15 @@ class Tensor:
             extra.append(f"name={self.name!r}")
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
 
-    # ----- the backward pass, object style ---------------------------------
-    def backward(self, gradient=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
-        Args:
-            gradient: the cotangent p_n; needed when self is not a scalar.
-            create_graph: record the backward pass itself so that the
-                gradients (then Tensors) can be differentiated again.
-        """
-        from .backward import Handed, backward_pass, reverse_topological
-        _refuse(self, "t.backward() (use cr.grad or cr.value_and_grad inside cr.jit)")
-        if gradient is None:
-            if self.value.size != 1:
-                raise NonScalarError(
-                    f"backward() without a gradient needs a scalar output, but this tensor "
-                    f"has shape {self.shape}. Reduce it to a scalar first (e.g. cr.sum(y)), "
-                    f"pass gradient= of shape {self.shape}, or use cr.jacobian.")
-            gradient = np.ones_like(self.value)
-        else:
-            gradient = _as_cotangent(gradient, self)
-        if not self.requires_grad:
-            raise ValueError(
-                "backward() on a tensor that does not depend on any tensor with "
-                "requires_grad=True; create inputs with cr.tensor(x, requires_grad=True).")
-        with paused_gc():
-            p = backward_pass(reverse_topological(self), {self: gradient}, create_graph)
-        handed = Handed([gradient])
-        for v, g in p.items():
-            if v.op is None and v.requires_grad:
-                old = v.grad
-                if old is None:
-                    v._grad = g if type(g) is Tensor else handed.own(g, v)
-                elif type(old) is np.ndarray and type(g) is not Tensor:
-                    old += g  # our own buffer: accumulate in place
-                else:
-                    v._grad = old + g
-
-    # ----- operators: thin calls into the ops -------------------------------
-    def __add__(self, o): return _ops.add(self, o)
-    def __radd__(self, o): return _ops.add(o, self)
-    def __sub__(self, o): return _ops.subtract(self, o)
-    def __rsub__(self, o): return _ops.subtract(o, self)
-    def __mul__(self, o): return _ops.multiply(self, o)
-    def __rmul__(self, o): return _ops.multiply(o, self)
-    def __truediv__(self, o): return _ops.divide(self, o)
-    def __rtruediv__(self, o): return _ops.divide(o, self)
-    def __pow__(self, o): return _ops.power(self, o)
-    def __rpow__(self, o): return _ops.power(o, self)
-    def __matmul__(self, o): return _ops.matmul(self, o)
-    def __rmatmul__(self, o): return _ops.matmul(o, self)
-    def __neg__(self): return _ops.negative(self)
-    def __pos__(self): return self
-    def __abs__(self): return _ops.abs(self)
-    def __getitem__(self, idx): return _ops.getitem(self, idx)
-
-    # Comparisons have no derivative: boolean results that never require a
-    # gradient (recorded when self is, so that cr.jit replays them).
-    def __lt__(self, o): return _ops.less(self, o)
-    def __le__(self, o): return _ops.less_equal(self, o)
-    def __gt__(self, o): return _ops.greater(self, o)
-    def __ge__(self, o): return _ops.greater_equal(self, o)
-    def __eq__(self, o): return _ops.equal(self, o)
-    def __ne__(self, o): return _ops.not_equal(self, o)
-
-    @property
-    def T(self):
-        return _ops.transpose(self)
-
-    def reshape(self, *shape):
-        if len(shape) == 1 and not isinstance(shape[0], int):
-            shape = shape[0]
-        return _ops.reshape(self, shape)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = axes[0]
-        return _ops.transpose(self, axes or None)
-
-    def sum(self, axis=None, keepdims=False): return _ops.sum(self, axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return _ops.mean(self, axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return _ops.max(self, axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return _ops.min(self, axis, keepdims=keepdims)
-    def squeeze(self, axis=None): return _ops.squeeze(self, axis)
-    def dot(self, o): return _ops.dot(self, o)
-    def clip(self, a_min=None, a_max=None): return _ops.clip(self, a_min, a_max)
-    def exp(self): return _ops.exp(self)
-    def log(self): return _ops.log(self)
-    def tanh(self): return _ops.tanh(self)
-
-    # ----- NumPy's dispatch protocols ---------------------------------------
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from .ops.dispatch import array_ufunc
-        return array_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        from .ops.dispatch import array_function
-        return array_function(func, args, kwargs)
-
-
-def _value(x):
+def value(x):
+    """The NumPy value of a Tensor, or x itself."""
     return x.value if type(x) is Tensor else x
 
 
 def _refuse(t, what):
     if state.jit:
-        from .jit import refuse_value
         refuse_value(t, what)
-
-
-def _as_cotangent(g, out):
-    g = np.asarray(_value(g))
-    if g.shape != out.value.shape:
-        raise ValueError(f"backward(): gradient has shape {g.shape} but the tensor has "
-                         f"shape {out.value.shape}; they must match.")
-    return g.astype(out.value.dtype, copy=False)
 
 
 def tensor(value, requires_grad=False, dtype=None, name=None):
@@ -294,12 +204,10 @@ def tensor(value, requires_grad=False, dtype=None, name=None):
     The value is copied, so changing the original array later cannot change
     a recorded computation.
     """
-    value = np.array(_value(value), dtype=dtype, copy=True)
+    value = np.array(value.value if type(value) is Tensor else value, dtype=dtype, copy=True)
     if requires_grad and not np.issubdtype(value.dtype, np.inexact):
         raise TypeError(
             f"cr.tensor(..., requires_grad=True) needs floating-point values, got dtype "
             f"{value.dtype}; pass dtype=float (or np.float32).")
     return Tensor(value, requires_grad, name)
 
-
-from . import ops as _ops  # noqa: E402  (ops import Tensor from this module)

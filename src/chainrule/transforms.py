@@ -10,75 +10,19 @@ Higher order: a transform running inside another one (``grad(grad(f))``,
 can differentiate it. At top level nothing is recorded for the backward pass,
 so first-order gradients pay nothing for this.
 """
+import warnings
+
 import numpy as np
 
-from .backward import Handed, backward_pass
+from .backward import backward_pass
 from .errors import NonScalarError
-from .primitive import Primitive, _owned
+from .handed import Handed
+from .ops import reshape, stack, transpose
+from .primitive import _owned
 from .pytree import flatten, unflatten
 from .state import paused_gc, state
-from .tensor import Tensor
-
-# A transform's leaf that wraps a value of an outer transform: identity, so the
-# outer transform differentiates through it.
-identity = Primitive(lambda x: x, "identity")
-identity.defvjp(lambda g, ans, x: g)
-identity.defjvp(lambda t, ans, x: t)
-
-
-class _Transform:
-    """Context manager: one transform's stretch of this thread's tape."""
-
-    def __enter__(self):
-        self.outermost = state.tape is None
-        if self.outermost:
-            state.tape = []
-        self.start = len(state.tape)
-        state.depth += 1
-        return self
-
-    def vertices(self):
-        """The vertices recorded so far by this transform, in creation order."""
-        return state.tape[self.start:]
-
-    def __exit__(self, *exc):
-        state.depth -= 1
-        if self.outermost:
-            state.tape = None
-        return False
-
-
-def _as_float_array(x):
-    """Inputs are differentiated as floating point: ints and bools become float64."""
-    if type(x) is np.ndarray and x.dtype.kind == "f":
-        return x
-    v = np.asarray(x)
-    if not np.issubdtype(v.dtype, np.inexact):
-        if not (np.issubdtype(v.dtype, np.number) or v.dtype == bool):
-            raise TypeError(f"cannot differentiate with respect to a value of dtype {v.dtype}; "
-                            f"pass a numeric array or float")
-        v = v.astype(np.float64)
-    return v
-
-
-def _leaf(x, requires_grad=True, copy=False):
-    """A fresh leaf vertex for one input entry of a transform."""
-    if type(x) is Tensor:
-        if not (x.requires_grad or x.op is not None or x.tangent is not None):
-            x = x.value  # a constant: no history to keep
-        else:
-            t = Tensor(x.value, requires_grad)
-            t.tangent = x.tangent
-            if requires_grad:
-                t.op, t.args, t.kw = identity, (x,), None
-            state.tape.append(t)
-            return t
-    v = _as_float_array(x)
-    if copy and v is x:
-        v = v.copy()  # the caller may update x in place while the graph is alive
-    t = Tensor(v, requires_grad)
-    state.tape.append(t)
-    return t
+from .tensor import Tensor, value as _value
+from .tracing import Transform, differentiable_array, leaf
 
 
 def _argnums(argnums, nargs, name):
@@ -97,7 +41,7 @@ def _trace_inputs(args, nums, requires_grad=True, copy=False):
     leaves, defs = [], []
     for i in nums:
         flat, tdef = flatten(args[i])
-        ls = [_leaf(x, requires_grad, copy) for x in flat]
+        ls = [leaf(x, requires_grad, copy) for x in flat]
         args[i] = unflatten(tdef, ls)
         leaves.append(ls)
         defs.append(tdef)
@@ -117,7 +61,7 @@ def _export(x):
 
 
 def _vjp_core(f, args, kwargs, nums, copy=False):
-    with _Transform() as tr:
+    with Transform() as tr:
         targs, leaves, defs = _trace_inputs(args, nums, copy=copy)
         out = f(*targs, **kwargs)
         vertices = tr.vertices()
@@ -163,8 +107,11 @@ def _check_cotangent(c, o, i):
     return c
 
 
-def value_and_grad(f, argnums=0):
+def value_and_grad(f, argnums=0, has_aux=False):
     """f and its gradient with respect to the argument(s) ``argnums``.
+
+    With ``has_aux=True``, f returns ``(value, aux)`` and the result is
+    ``((value, aux), gradient)``, as in JAX: aux is carried along undifferentiated.
 
     Example:
         >>> import chainrule as cr
@@ -173,39 +120,106 @@ def value_and_grad(f, argnums=0):
     """
     def wrapper(*args, **kwargs):
         with paused_gc():
-            return _value_and_grad(f, argnums, args, kwargs)
+            return _value_and_grad(f, argnums, args, kwargs, has_aux)
     return wrapper
 
 
-def _value_and_grad(f, argnums, args, kwargs):
+def _value_and_grad(f, argnums, args, kwargs, has_aux, holomorphic=False):
     single, nums = _argnums(argnums, len(args), "grad")
-    out, outs, _, pullback = _vjp_core(f, args, kwargs, nums)
+    g = _split_aux(f) if has_aux else f
+    out, outs, _, pullback = _vjp_core(g, args, kwargs, nums)
+    if has_aux:
+        out, aux = out
+        outs = flatten(out)[0]
+    name = getattr(f, "__name__", "f")
     if len(outs) != 1 or np.size(_value(outs[0])) != 1:
         shapes = [np.shape(_value(o)) for o in outs]
         raise NonScalarError(
-            f"grad needs a scalar-valued function, but {getattr(f, '__name__', 'f')} "
+            f"grad needs a scalar-valued function, but {name} "
             f"returned {'shape ' + str(shapes[0]) if len(shapes) == 1 else 'a pytree'}. "
             f"Reduce the output to a scalar (e.g. cr.sum), or use cr.jacobian for the "
             f"derivative of a non-scalar output.")
     o = outs[0]
-    seed = np.ones_like(o.value if type(o) is Tensor else np.asarray(o, dtype=float))
+    ov = np.asarray(_value(o))
+    if ov.dtype.kind == "c" and not holomorphic:
+        raise TypeError(
+            f"grad needs a real-valued function, but {name} returned a complex value. "
+            f"For a holomorphic function use cr.holomorphic_grad; for a complex output "
+            f"in general use cr.jacobian (or differentiate its real part, cr.real).")
+    if type(o) is not Tensor or not o.requires_grad:
+        warnings.warn(f"grad: the output of {name} does not depend on the differentiated "
+                      f"input(s); the gradient is zero.", stacklevel=3)
+    seed = np.ones_like(ov if ov.dtype.kind in "fc" else ov.astype(float))
     grads = pullback([seed])
-    return _export(out), grads[0] if single else tuple(grads)
+    value = _export(out)
+    if has_aux:
+        value = (value, _export_tree(aux))
+    return value, grads[0] if single else tuple(grads)
 
 
-def grad(f, argnums=0):
+def _split_aux(f):
+    """f returning (value, aux): the pair, checked."""
+    def g(*args, **kwargs):
+        res = f(*args, **kwargs)
+        if not (isinstance(res, tuple) and len(res) == 2):
+            raise TypeError(f"has_aux=True: {getattr(f, '__name__', 'f')} must return a pair "
+                            f"(value, aux), got {type(res).__name__}")
+        return res
+    return g
+
+
+def grad(f, argnums=0, has_aux=False):
     """The gradient of a scalar-valued f with respect to argument(s) ``argnums``.
+
+    With ``has_aux=True`` f returns ``(value, aux)`` and grad returns
+    ``(gradient, aux)``. A real function of complex arguments gets HIPS
+    autograd's convention: df/dx - i df/dy for z = x + iy.
 
     Example:
         >>> import numpy as np, chainrule as cr
         >>> cr.grad(lambda x: cr.sum(x * x))(np.array([1.0, 2.0]))
         array([2., 4.])
     """
-    vg = value_and_grad(f, argnums)
+    vg = value_and_grad(f, argnums, has_aux)
 
     def wrapper(*args, **kwargs):
-        return vg(*args, **kwargs)[1]
+        value, g = vg(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
     wrapper.__name__ = f"grad({getattr(f, '__name__', 'f')})"
+    return wrapper
+
+
+def holomorphic_grad(f, argnums=0):
+    """The complex derivative f'(z) of a holomorphic scalar function (autograd's name).
+
+    Example:
+        >>> import chainrule as cr
+        >>> complex(cr.holomorphic_grad(lambda z: z ** 2)(1 + 2j))
+        (2+4j)
+    """
+    def wrapper(*args, **kwargs):
+        with paused_gc():
+            return _value_and_grad(f, argnums, args, kwargs, False, holomorphic=True)[1]
+    wrapper.__name__ = f"holomorphic_grad({getattr(f, '__name__', 'f')})"
+    return wrapper
+
+
+def elementwise_grad(f, argnums=0):
+    """The gradient of sum(f(x)): for an elementwise f, the derivative of each entry.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> cr.elementwise_grad(cr.tanh)(np.array([0.0, 1.0]))
+        array([1.        , 0.41997434])
+    """
+    def wrapper(*args, **kwargs):
+        with paused_gc():
+            single, nums = _argnums(argnums, len(args), "elementwise_grad")
+            out, outs, _, pullback = _vjp_core(f, args, kwargs, nums)
+            grads = pullback([np.ones_like(np.asarray(_value(o)), dtype=_float_dtype(
+                np.asarray(_value(o)))) for o in outs])
+            return grads[0] if single else tuple(grads)
+    wrapper.__name__ = f"elementwise_grad({getattr(f, '__name__', 'f')})"
     return wrapper
 
 
@@ -243,6 +257,9 @@ def _export_tree(out):
 def jvp(f, primals, tangents):
     """Forward mode: returns (f(*primals), J t), J the Jacobian of f at primals.
 
+    Nests to any depth (jvp of jvp, jacfwd of jacfwd) and with the reverse-mode
+    transforms in either order: each jvp's tangents carry its own level.
+
     Example:
         >>> import numpy as np, chainrule as cr
         >>> cr.jvp(cr.sin, (0.0,), (2.0,))
@@ -251,38 +268,48 @@ def jvp(f, primals, tangents):
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    with _Transform():
-        args = []
-        for i, (x, t) in enumerate(zip(primals, tangents)):
-            xs, xdef = flatten(x)
-            ts, tdef = flatten(t)
-            if len(xs) != len(ts):
-                raise ValueError(f"jvp: primal {i} and its tangent have different structures")
-            ls = []
-            for xv, tv in zip(xs, ts):
-                if type(xv) is Tensor and xv.tangent is not None:
-                    raise NotImplementedError(
-                        "nested forward mode (jvp inside jvp/jacfwd) is not supported; "
-                        "use forward over reverse (cr.hessian, cr.jacfwd(cr.grad(f))) or "
-                        "reverse over reverse (cr.jacobian(cr.grad(f))).")
-                leaf = _leaf(xv, requires_grad=type(xv) is Tensor and xv.requires_grad)
-                tv = tv if type(tv) is Tensor else np.asarray(tv, dtype=leaf.value.dtype)
-                if np.shape(tv.value if type(tv) is Tensor else tv) != leaf.value.shape:
-                    raise ValueError(f"jvp: tangent shape {np.shape(tv)} does not match "
-                                     f"primal shape {leaf.value.shape} (argument {i})")
-                leaf.tangent = tv
-                ls.append(leaf)
-            args.append(unflatten(xdef, ls))
-        out = f(*args)
+    state.next_level += 1
+    level = state.next_level
+    saved = state.levels, state.cap
+    with Transform():
+        state.levels, state.cap = saved[0] + (level,), level
+        try:
+            args = [_tangent_leaves(x, t, i, level) for i, (x, t) in
+                    enumerate(zip(primals, tangents))]
+            out = f(*args)
+        finally:
+            state.levels, state.cap = saved
     outs, odef = flatten(out)
     touts = []
     for o in outs:
-        t = o.tangent if type(o) is Tensor else None
+        t = o.tangent.get(level) if type(o) is Tensor and o.tangent else None
         if t is None:  # the output does not depend on the primals: a zero tangent
             ov = np.asarray(_value(o))
             t = np.zeros(ov.shape, ov.dtype if ov.dtype.kind in "fc" else np.float64)
         touts.append(_export(t))
     return _export_tree(out), unflatten(odef, touts)
+
+
+def _tangent_leaves(x, t, i, level):
+    """Primal i as a pytree of leaves carrying the tangents t at ``level``."""
+    xs, xdef = flatten(x)
+    ts, tdef = flatten(t)
+    if len(xs) != len(ts):
+        raise ValueError(f"jvp: primal {i} and its tangent have different structures")
+    ls = []
+    for xv, tv in zip(xs, ts):
+        lf = leaf(xv, requires_grad=type(xv) is Tensor and xv.requires_grad)
+        if type(tv) is not Tensor:
+            tv = np.asarray(tv)
+            tv = tv.astype(np.result_type(tv, lf.value.dtype) if tv.dtype.kind == "c"
+                           else lf.value.dtype, copy=False)
+        if np.shape(_value(tv)) != lf.value.shape:
+            raise ValueError(f"jvp: tangent shape {np.shape(_value(tv))} does not match "
+                             f"primal shape {lf.value.shape} (argument {i})")
+        lf.tangent = dict(lf.tangent or {})
+        lf.tangent[level] = tv
+        ls.append(lf)
+    return unflatten(xdef, ls)
 
 
 def _float_dtype(v):
@@ -353,7 +380,7 @@ def jacfwd(f, argnums=0):
         single, nums = _argnums(argnums, len(args), "jacfwd")
         in_defs, in_shapes = _inputs(args, nums)
         primals = [args[i] for i in nums]
-        zeros = [[np.zeros(np.shape(_value(x)), _float_dtype(_as_float_array(_value(x))))
+        zeros = [[np.zeros(np.shape(_value(x)), _float_dtype(differentiable_array(_value(x))))
                   for x in flatten(p)[0]] for p in primals]
 
         def g(*ps):
@@ -400,37 +427,45 @@ def hessian(f, argnums=0):
 
 
 def hvp(f, argnums=0):
-    """Hessian-vector product ``hvp(f)(x, v) = H(x) v`` without building H.
+    """Hessian-vector product ``hvp(f)(*args, v) = H v`` without building H.
+
+    H is the Hessian with respect to argument ``argnums`` (an int), v has that
+    argument's shape (forward over reverse: one jvp of the gradient).
 
     Example:
         >>> import numpy as np, chainrule as cr
         >>> cr.hvp(lambda x: cr.sum(x ** 3))(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
         array([6., 0.])
     """
-    def wrapper(x, v):
-        return jvp(grad(f, argnums), (x,), (v,))[1]
+    if not isinstance(argnums, int):
+        raise TypeError("hvp: argnums must be one int (the argument the Hessian is taken in)")
+
+    def wrapper(*args):
+        if len(args) < 2:
+            raise TypeError("hvp(f)(*args, v): give f's arguments, then the vector v")
+        *xs, v = args
+        _, (i,) = _argnums(argnums, len(xs), "hvp")
+
+        def g(xi):
+            full = list(xs)
+            full[i] = xi
+            return grad(f, i)(*full)
+        return jvp(g, (xs[i],), (v,))[1]
     return wrapper
 
 
 # ----- small helpers that keep Tensors when nested ---------------------------------
-def _value(x):
-    return x.value if type(x) is Tensor else x
-
-
 def _stack(items, shape):
-    from .ops import stack
     if any(type(i) is Tensor for i in items):
         return stack(items, 0)
     return np.stack([np.asarray(i) for i in items], 0).reshape((len(items),) + tuple(shape))
 
 
 def _reshape(x, shape):
-    from .ops import reshape
     return reshape(x, shape) if type(x) is Tensor else np.reshape(x, shape)
 
 
 def _move_first_last(x, out_ndim):
     """(n, *out) -> (*out, n)."""
-    from .ops import transpose
     axes = tuple(range(1, out_ndim + 1)) + (0,)
     return transpose(x, axes) if type(x) is Tensor else np.transpose(x, axes)

@@ -55,7 +55,62 @@ def _sqrt_rule(g, ans, x):
 
 sqrt = _elementwise(np.sqrt, "sqrt", _sqrt_rule)
 square = _elementwise(np.square, "square", lambda g, ans, x: g * (2 * x))
-abs = _elementwise(np.abs, "abs", lambda g, ans, x: g * sign(x))
+def _abs_vjp(g, ans, x):
+    if value(x).dtype.kind != "c":
+        return g * sign(x)
+    # autograd's convention for a real function of z = a + ib: df/da - i df/db,
+    # which for |z| is conj(z) / |z| (0 at z = 0, like the real case).
+    return g * conj(x) / where(equal(ans, 0), 1.0, ans) * where(equal(ans, 0), 0.0, 1.0)
+
+
+def _abs_jvp(t, ans, x):
+    if value(x).dtype.kind != "c":
+        return t * sign(x)
+    # d|z| = Re(conj(z) dz) / |z|: a real tangent
+    return real(conj(x) * t) / where(equal(ans, 0), 1.0, ans) * where(equal(ans, 0), 0.0, 1.0)
+
+
+abs = Primitive(np.abs, "abs", broadcasts=True)
+abs.defvjp(_abs_vjp)
+abs.defjvp(_abs_jvp)
+
+
+def _real_fun(x):
+    return np.real(x) if np.iscomplexobj(x) else x
+
+
+def _match(g, x):
+    """g as a cotangent of x: complex when x is complex."""
+    if value(x).dtype.kind == "c" and value(g).dtype.kind != "c":
+        return cast(g, value(x).dtype)
+    return g
+
+
+# real and conj: the complex parts of an array. real's cotangent is real (the
+# engine makes it complex again for a complex input); conj's is conj(g).
+real = Primitive(_real_fun, "real")
+real.defvjp(lambda g, ans, x: _match(g, x))
+real.defjvp(lambda t, ans, x: real(t))
+conj = Primitive(np.conjugate, "conj")
+conj.defvjp(lambda g, ans, x: conj(g))
+conj.defjvp(lambda t, ans, x: conj(t))
+
+
+def _cast_fun(x, dtype):
+    return np.asarray(x).astype(dtype)
+
+
+def _cast_vjp(g, ans, x, dtype):
+    want = value(x).dtype if hasattr(value(x), "dtype") else np.asarray(value(x)).dtype
+    if want.kind != "c" and value(g).dtype.kind == "c":
+        g = real(g)
+    return cast(g, want)
+
+
+# cast: the same numbers in another dtype (t.astype(np.float32)).
+cast = Primitive(_cast_fun, "cast")
+cast.defvjp(_cast_vjp)
+cast.defjvp(lambda t, ans, x, dtype: cast(t, dtype))
 sin = _elementwise(np.sin, "sin", lambda g, ans, x: g * cos(x))
 cos = _elementwise(np.cos, "cos", lambda g, ans, x: -(g * sin(x)))
 # g - g*ans*ans, not g*(1 - ans*ans): mixing a Python scalar into a small

@@ -7,6 +7,7 @@ the input's shape (``index_add``), adding where an integer index repeats.
 import numpy as np
 
 from ..primitive import Each, Primitive
+from ..state import refuse_value
 from ..tensor import Tensor
 from ._util import linear_jvp, shape_of
 
@@ -42,13 +43,23 @@ squeeze = _linear(lambda x, axis=None: np.squeeze(x, axis), "squeeze",
                   lambda g, ans, x, axis=None: reshape(g, shape_of(x)))
 
 
-def _broadcast_to_vjp(g, ans, x, shape):
-    from ..backward import unbroadcast
-    return unbroadcast(g, shape_of(x))
-
-
 broadcast_to = _linear(lambda x, shape: np.broadcast_to(x, shape), "broadcast_to",
-                       _broadcast_to_vjp)
+                       lambda g, ans, x, shape: unbroadcast(g, shape_of(x)))
+
+
+def _unbroadcast_fun(g, shape):
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+
+
+# The transpose of broadcast_to, and the one un-broadcast of the engine: a
+# broadcasting op's VJP rule may return an output-shaped cotangent, which the
+# backward pass sums back to the input's shape with this.
+unbroadcast = _linear(_unbroadcast_fun, "unbroadcast",
+                      lambda g, ans, x, shape: broadcast_to(g, shape_of(x)))
 
 
 def swapaxes_last(x):
@@ -90,7 +101,6 @@ def split_index(idx):
                 spec.append(ARRAY)
                 arrays.append(i)
                 continue
-            from ..jit import refuse_value
             refuse_value(i, "indexing with a boolean mask (the result's shape depends on it)")
             i = i.value
         if isinstance(i, list):
