@@ -327,3 +327,46 @@ def test_passthrough_keeps_working():
     with pytest.raises(TypeError, match="scipy.special.zeta"):
         sp.zeta(x, 1.0)
     assert set(sp.__all__) <= set(dir(sp))
+
+
+def test_multigammaln_d_by_keyword():
+    g = cr.grad(lambda a: sp.multigammaln(a, d=2))(3.0)
+    np.testing.assert_allclose(g, sc.digamma(3.0) + sc.digamma(2.5))
+
+
+def test_plain_values_run_scipy():
+    out = np.empty(2)
+    sp.gammaln(np.array([1.5, 2.5]), out=out)  # SciPy's own ufunc, keywords included
+    np.testing.assert_allclose(out, sc.gammaln([1.5, 2.5]))
+    with pytest.raises(TypeError, match="scipy.special.gammaln: keyword arguments"):
+        cr.grad(lambda x: cr.sum(sp.gammaln(x, out=out)))(np.array([1.5, 2.5]))
+
+
+@pytest.mark.parametrize("name", ["gammaln", "erf", "logsumexp", "xlogy", "softmax"])
+def test_empty(name):
+    x = np.zeros((0, 3)) + 0.5
+    f = getattr(sp, name)
+    if name == "xlogy":
+        g = cr.grad(lambda x: cr.sum(f(x, x)))(x)
+    elif name == "logsumexp":
+        g = cr.grad(lambda x: cr.sum(f(x, axis=0)))(x)
+        np.testing.assert_array_equal(np.asarray(f(x, axis=0)), sc.logsumexp(x, axis=0))
+    elif name == "softmax":  # over the non-empty axis (SciPy refuses an empty one, as we do)
+        g = cr.grad(lambda x: cr.sum(f(x, axis=1)))(x)
+    else:
+        g = cr.grad(lambda x: cr.sum(f(x)))(x)
+    assert g.shape == (0, 3)
+
+
+@pytest.mark.parametrize("name, v", [("iv", 1.5), ("ive", 0.5), ("jv", 2.0), ("yv", 1.0),
+                                     ("kv", 0.5)])
+def test_bessel_complex(name, v):
+    """Holomorphic in z: the VJP is g * f'(z) (autograd's convention), f' by differences."""
+    z = np.array([0.7 + 0.4j, 1.5 - 0.8j, -0.6 + 1.1j])
+    g = np.array([1.0 - 0.5j, 0.2 + 1.0j, -0.7 + 0.1j])
+    f = getattr(sc, name)
+    ours = cr.vjp(lambda z: getattr(sp, name)(v, z), z)[1](g)[0]
+    h = 1e-6
+    np.testing.assert_allclose(ours, g * (f(v, z + h) - f(v, z - h)) / (2 * h), rtol=1e-7)
+    _, t = cr.jvp(lambda z: getattr(sp, name)(v, z), (z,), (g,))
+    np.testing.assert_allclose(t, ours, rtol=1e-12)  # f'(z) g both ways (diagonal Jacobian)

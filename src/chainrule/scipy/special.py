@@ -31,12 +31,14 @@ import scipy.special as _sc
 
 from ..errors import RuleError
 from ..primitive import ConstantPrimitive, Primitive
+from ..ops._npapi import has_tensor
 from ..ops._util import kept_shape, pack, value
 from ..ops.compare import equal, sign
 from ..ops.elementwise import exp, log, where
 from ..ops.nn import log_softmax as _log_softmax, softmax as _softmax
 from ..ops.reduce import logsumexp as _cr_logsumexp, sum as _sum
 from ..ops.shape import reshape
+from ..ops.ufuncs import real
 from . import passthrough
 
 __all__ = [
@@ -63,14 +65,23 @@ def _no_derivative(path, arg, why):
 
 
 def _public(op, name, doc):
-    """The exported function: ``op`` on its arguments, a nested list holding Tensors stacked
-    first (scipy.special would convert it with ``Tensor.__array__`` and cut the graph)."""
+    """The exported function: SciPy's own on plain values; on Tensors ``op``, a nested list
+    holding Tensors stacked first (SciPy would convert it with ``Tensor.__array__`` and cut
+    the graph)."""
+    fun = op.fun
+
     def f(*args, **kw):
+        if not has_tensor(args, kw):
+            return fun(*args, **kw)
+        if kw:
+            raise TypeError(f"scipy.special.{name}: keyword arguments ({', '.join(kw)}) are "
+                            f"not supported on Tensors (a result is a new vertex of the graph); "
+                            f"call {name}(...) with positional inputs only.")
         for a in args:
             if isinstance(a, (list, tuple)):
                 args = tuple(pack(b) for b in args)
                 break
-        return op(*args, **kw)
+        return op(*args)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc
     f.primitive = op
@@ -132,10 +143,18 @@ def _multigammaln_deriv(ans, a, d):
     return total
 
 
-multigammaln = _define("multigammaln", _multigammaln_fun, _multigammaln_deriv,
+_multigammaln = _define("multigammaln", _multigammaln_fun, _multigammaln_deriv,
                        _refusing("multigammaln", "d", "it is a dimension"),
                        doc="scipy.special.multigammaln(a, d): log of the multivariate gamma "
                            "function; derivative in a: sum_j digamma(a - j/2).")
+
+
+def multigammaln(a, d):
+    """scipy.special.multigammaln(a, d): log of the multivariate gamma function of dimension d.
+
+    Differentiable in a: the derivative is sum_{j<d} digamma(a - j/2).
+    """
+    return _multigammaln(a, d)
 
 gammasgn = ConstantPrimitive(_sc.gammasgn, "gammasgn")
 gammasgn.__doc__ = "scipy.special.gammasgn: sign of Gamma(x) (no derivative)."
@@ -275,8 +294,8 @@ iv = _define("iv", _sc.iv, _orderless("iv"),
              doc="scipy.special.iv(v, z): modified Bessel function of the first kind "
                  "(differentiable in z).")
 ive = _define("ive", _sc.ive, _orderless("ive"),
-              lambda ans, v, z: 0.5 * (ive(v - 1, z) + ive(v + 1, z)) - sign(z) * ans,
-              doc="scipy.special.ive(v, z) = iv(v, z) exp(-|z|) (real z; differentiable in z).")
+              lambda ans, v, z: 0.5 * (ive(v - 1, z) + ive(v + 1, z)) - sign(real(z)) * ans,
+              doc="scipy.special.ive(v, z) = iv(v, z) exp(-|Re z|) (differentiable in z).")
 i0 = _define("i0", _sc.i0, lambda ans, x: i1(x),
              doc="scipy.special.i0; derivative i1(x).")
 i1 = _define("i1", _sc.i1, lambda ans, x: 0.5 * (i0(x) + iv(2, x)),
