@@ -51,14 +51,14 @@ CONSTANT_UFUNCS = {f for f in _names(np, """
 NO_DERIVATIVE = CONSTANT_UFUNCS | _names(np, """
     round around fix isposinf isneginf iscomplex isreal iscomplexobj isrealobj isscalar
     all any argmax argmin argpartition argsort argwhere nonzero flatnonzero count_nonzero
-    searchsorted digitize bincount histogram histogram2d histogramdd histogram_bin_edges
+    searchsorted digitize bincount
     lexsort unravel_index ravel_multi_index indices ndindex ndenumerate
     tril_indices triu_indices tril_indices_from triu_indices_from diag_indices
-    diag_indices_from mask_indices isin in1d unique_counts
+    diag_indices_from mask_indices isin in1d
     shape ndim size allclose isclose array_equal array_equiv result_type can_cast
     min_scalar_type promote_types common_type zeros_like ones_like empty_like
     may_share_memory shares_memory array2string array_repr array_str
-    nanargmax nanargmin iterable isfortran ndim""") | _names(np.linalg, "matrix_rank")
+    nanargmax nanargmin iterable""") | _names(np.linalg, "matrix_rank")
 
 # The old name, kept for readers of this module.
 CONSTANT_FUNCTIONS = NO_DERIVATIVE - CONSTANT_UFUNCS
