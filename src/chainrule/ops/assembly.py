@@ -16,6 +16,7 @@ sort put them (as ``torch.sort(stable=True)``).
 import numpy as np
 
 from ..primitive import ConstantPrimitive, Primitive
+from ..state import refuse_value
 from ..tensor import Tensor
 from ._npapi import check_dtype, has_tensor, numpy_function
 from ._util import linear_jvp, pack, shape_of, value
@@ -506,6 +507,8 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         ax = _axis(axis, _ndim(a))
     if mode in ("wrap", "clip"):
         n = shape_of(a)[ax]
+        if type(indices) is Tensor:
+            refuse_value(indices, f"np.take(mode={mode!r}) with traced indices")
         i = np.asarray(value(indices))
         indices = i % n if mode == "wrap" else np.clip(i, 0, n - 1)
     elif mode != "raise":
@@ -582,7 +585,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     start, stop = pack(start), pack(stop)
     div = (num - 1) if endpoint else num
     nd = max(_ndim(start), _ndim(stop))
-    dt = np.result_type(value(start), value(stop), float)
+    dt = np.result_type(value(start), value(stop), float(num))  # NumPy's: float32 stays
     check_dtype("np.linspace", dtype, dt)
     frac = (np.arange(num, dtype=dt) / (div if div > 0 else 1)).reshape((-1,) + (1,) * nd)
     delta = stop - start
@@ -622,6 +625,7 @@ def real_if_close(a, tol=100):
     v = value(a)
     if v.dtype.kind != "c":
         return a
+    refuse_value(a, "np.real_if_close (its result's dtype depends on the values)")
     eps = np.finfo(v.dtype).eps
     if not np.all(np.abs(v.imag) < (tol * eps if tol > 1 else tol)):
         return a

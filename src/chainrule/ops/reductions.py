@@ -27,6 +27,7 @@ compositions of them and of the core reductions. Numerical conventions:
 import numpy as np
 
 from ..primitive import Primitive
+from ..state import refuse_value
 from ..tensor import Tensor
 from ._npapi import check_dtype, numpy_function
 from ._util import kept_shape, normalize_axis, pack, shape_of, value
@@ -425,9 +426,7 @@ def _nanext(npfun, op, fill):
         # an all-NaN slice is NaN (NumPy warns "All-NaN slice encountered")
         allnan = equal(_sum(_where(isnan(a), _zero(a), _one(a)), axis,
                             keepdims=bool(keepdims)), 0)
-        if np.any(value(allnan)):
-            r = _where(allnan, value(a).dtype.type(np.nan), r)
-        return r
+        return _where(allnan, value(a).dtype.type(np.nan), r)
     impl.__name__ = npfun.__name__
     impl.__doc__ = f"np.{npfun.__name__}: {op.name} skipping NaN entries."
     return _register(npfun)(impl)
@@ -475,7 +474,8 @@ def _quantile(name, a, q, axis, method, keepdims):
         bshape = qv.shape + (1,) * len(rest)
         if method == "midpoint":
             frac = np.where(frac_v > 0, 0.5, 0.0).astype(frac_v.dtype).reshape(bshape)
-        elif type(q) is Tensor:  # differentiable in q as well
+        elif type(q) is Tensor:  # differentiable in q as well (which entries: from its value)
+            refuse_value(q, f"{name} with a traced q (the entries it reads depend on q)")
             frac = reshape(q * (n - 1) - lo, bshape)
         else:
             frac = frac_v.reshape(bshape)
