@@ -2,30 +2,19 @@
 
 ``np.array([x, 2 * x])`` stacks its entries into one Tensor (the graph goes
 through every entry, as in ``autograd.numpy``); a dtype change is a vertex
-(``astype``) whose derivative casts back: a complex cotangent reaching a real
+(the core's ``cast``) whose derivative casts back: a complex cotangent reaching a real
 input keeps its real part (autograd's convention); a cast to an integer or
 boolean dtype has no derivative (its result is piecewise constant).
 """
 import numpy as np
 
-from ..ops._util import pack, value
-from ..ops.ufuncs import real
-from ..primitive import Primitive
+from ..ops._util import pack
+from ..ops.elementwise import cast
 from ..tensor import Tensor
 
 
-def _cast(g, dtype):
-    """g in ``dtype``: the real part first if g is complex and dtype is real."""
-    if np.iscomplexobj(value(g)) and np.dtype(dtype).kind != "c":
-        g = real(g)
-    if value(g).dtype == dtype:
-        return g
-    return astype(g, dtype=dtype)
-
-
-astype = Primitive(lambda x, dtype: np.asarray(x).astype(dtype), "astype")
-astype.defvjp(lambda g, ans, x, dtype: _cast(g, np.result_type(value(x))))
-astype.defjvp(lambda t, ans, x, dtype: _cast(t, np.dtype(dtype)))
+# the core's cast: its VJP casts back (the real part for a real input)
+astype = cast
 
 
 def _as(a, dtype, copy_fun, ndmin=0):
@@ -35,7 +24,7 @@ def _as(a, dtype, copy_fun, ndmin=0):
     if dtype is not None and np.dtype(dtype) != a.value.dtype:
         if not np.issubdtype(np.dtype(dtype), np.inexact):
             return np.asarray(a.value, dtype=dtype)  # an integer/boolean copy: no derivative
-        a = astype(a, dtype=np.dtype(dtype))
+        a = cast(a, np.dtype(dtype))
     if a.value.ndim < ndmin:
         from ..ops.shape import reshape
         a = reshape(a, (1,) * (ndmin - a.value.ndim) + a.value.shape)

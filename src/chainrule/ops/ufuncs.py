@@ -7,7 +7,8 @@ both VJP and JVP (as in ``elementwise``). Holomorphic functions use the same
 formulas on complex input (HIPS autograd's convention: g * f'(z), no
 conjugate). The non-holomorphic ones (absolute, real, imag, conj, angle) have
 separate VJP and JVP rules: for a real-valued f of complex z the VJP gives
-autograd's df/dx - i df/dy and the JVP is real.
+autograd's df/dx - i df/dy and the JVP is real (imag and angle here; real,
+conj and absolute are the core's, in ``elementwise``).
 
 Conventions at kinks and edges (documented in docs/numpy.md):
 fabs'(0) = absolute'(0) = 0 (as abs); hypot'(0, 0) = (0, 0) (a subgradient,
@@ -202,43 +203,13 @@ def _match(x, g):
     return g
 
 
-def _real_fun(x):
-    # np.real of a real array is that array itself: a copy, so the vertex owns its value
-    return np.real(x).copy() if np.isrealobj(x) and isinstance(x, np.ndarray) else np.real(x)
-
-
-real = Primitive(_real_fun, "real", broadcasts=True)
-real.defvjp(lambda g, ans, x: _match(x, g))
-real.defjvp(lambda t, ans, x: real(t) if _complex(t) else t)
+# real, conj and the complex-aware absolute are the core's (ops/elementwise.py).
+real, conj, absolute = E.real, E.conj, E.abs
 
 imag = Primitive(np.imag, "imag", broadcasts=True)
 # Im z = (z - conj z) / 2i: the VJP of a real output g is -i g; 0 for a real input.
 imag.defvjp(lambda g, ans, x: _match(x, -1j * g) if _complex(x) else g * 0)
 imag.defjvp(lambda t, ans, x: imag(t) if _complex(t) else t * 0)
-
-conj = Primitive(np.conjugate, "conj", broadcasts=True)
-conj.defvjp(lambda g, ans, x: conj(g) if _complex(g) else g)
-conj.defjvp(lambda t, ans, x: conj(t) if _complex(t) else t)
-
-
-def _abs_vjp(g, ans, x):
-    if not _complex(x):
-        return g * sign(x)  # abs'(0) = 0
-    # d|z| = Re(conj(z) dz) / |z|: the VJP conj(z) / |z| g, 0 at z = 0
-    z = equal(ans, 0)
-    return g * E.where(z, 0j, conj(x) / E.where(z, value(ans).dtype.type(1), ans))
-
-
-def _abs_jvp(t, ans, x):
-    if not _complex(x):
-        return t * sign(x)
-    z = equal(ans, 0)
-    return real(t * E.where(z, 0j, conj(x) / E.where(z, value(ans).dtype.type(1), ans)))
-
-
-absolute = Primitive(np.absolute, "absolute", broadcasts=True)
-absolute.defvjp(_abs_vjp)
-absolute.defjvp(_abs_jvp)
 
 
 def _angle_fun(x, deg=False):
