@@ -52,7 +52,7 @@ import numpy as np
 from ..tensor import Tensor
 from ..primitive import Primitive
 from ._util import kept_shape, normalize_axis, pack, shape_of, value
-from .compare import equal
+from .compare import equal, logical_and, not_equal
 from .elementwise import (add, divide, multiply, negative, power, sqrt, subtract, where)
 from .linalg import matmul
 from .products import (conj, cross as _cross, dot, einsum_p, like_input, np_matmul, outer as
@@ -92,13 +92,23 @@ def _diag_part(x):
     return einsum_p(x, subscripts=lead + "ii->" + lead + "i")
 
 
-def _inv_gaps(w):
-    """F_ij = 1 / (w_j - w_i), and 0 where w_j == w_i (the diagonal, repeated values)."""
+def _over_gaps(X, w, touch=None):
+    """F o X with F_ij = 1 / (w_j - w_i): the eigenvector terms of eigh, eig and svd.
+
+    The diagonal is 0. Where w_j == w_i exactly (a repeated eigenvalue) the pair
+    contributes 0 if ``touch`` (default X) is 0 there, so that eigenvalues alone
+    always have finite gradients, and nan otherwise: the eigenvectors of a
+    repeated eigenvalue have no derivative (PyTorch gives nan/inf there too).
+    """
     d = subtract(expand_dims(w, -2), expand_dims(w, -1))
     tie = equal(d, 0)
-    one = _dtype(d).type(1)
-    return where(tie, _dtype(d).type(0), divide(one, where(tie, one, d)))
-
+    dt = _dtype(X)
+    zero, one = dt.type(0), np.real(np.ones((), dt)).dtype.type(1)
+    r = where(tie, zero, divide(X, where(tie, one, d)))
+    n = shape_of(w)[-1]
+    bad = logical_and(logical_and(tie, ~np.eye(n, dtype=bool)),
+                      not_equal(X if touch is None else touch, 0))
+    return where(bad, dt.type(np.nan), r)
 
 
 def _read_triangle(t, lower):
@@ -327,7 +337,7 @@ def _eigh_vjp(g, ans, a, UPLO="L"):
     n = shape_of(a)[-1]
     w, V = _eigh_parts(ans, n)
     gw, gV = _eigh_parts(g, n)
-    inner = add(_diag_embed(gw), multiply(_inv_gaps(w), matmul(T(V), gV)))
+    inner = add(_diag_embed(gw), _over_gaps(matmul(T(V), gV), w))
     return _triangle_adjoint(matmul(matmul(V, inner), T(V)), UPLO.upper() == "L")
 
 
@@ -335,7 +345,7 @@ def _eigh_jvp(t, ans, a, UPLO="L"):
     n = shape_of(a)[-1]
     w, V = _eigh_parts(ans, n)
     P = matmul(matmul(T(V), _read_triangle(t, UPLO.upper() == "L")), V)
-    return _pack_ops([expand_dims(_diag_part(P), -2), matmul(V, multiply(_inv_gaps(w), P))])
+    return _pack_ops([expand_dims(_diag_part(P), -2), matmul(V, _over_gaps(P, w))])
 
 
 _eigh_p = Primitive(_eigh_fun, "linalg.eigh")
@@ -381,7 +391,7 @@ def _eig_vjp(g, ans, a):
         gU = subtract(gU, multiply(conj(U), real(q)))
     else:
         gU = subtract(gU, multiply(U, q))
-    inner = add(_diag_embed(gw), multiply(_inv_gaps(w), matmul(T(U), gU)))
+    inner = add(_diag_embed(gw), _over_gaps(matmul(T(U), gU), w))
     r = _solve_p(T(U), _mT(inner, U))
     return like_input(a, r)
 
@@ -390,7 +400,7 @@ def _eig_jvp(t, ans, a):
     n = shape_of(a)[-1]
     w, U = _unpack(ans, [(n,), (n, n)])
     P = _solve_p(U, matmul(t, U))                        # U^-1 dA U
-    UC = matmul(U, multiply(_inv_gaps(w), P))
+    UC = matmul(U, _over_gaps(P, w))
     s = _sum(multiply(conj(U), UC) if np.iscomplexobj(value(U)) else multiply(U, UC), -2,
              keepdims=True)
     if np.iscomplexobj(value(s)):
@@ -448,13 +458,14 @@ def _svd_parts(x, a, full):
 def _svd_vjp(g, ans, a, full_matrices=False):
     U, s, V, m, n, k = _svd_parts(ans, a, full_matrices)
     gU, gs, gV, _, _, _ = _svd_parts(g, a, full_matrices)
-    F = _inv_gaps(multiply(s, s))
+    s2 = multiply(s, s)
     sr = expand_dims(s, -2)   # s along rows: X * sr = X S
     sc = expand_dims(s, -1)   # S X
     utgu = matmul(T(U), gU)
     vtgv = matmul(T(V), gV)
-    t = add(add(multiply(multiply(F, subtract(utgu, T(utgu))), sr), _diag_embed(gs)),
-            multiply(sc, multiply(F, subtract(vtgv, T(vtgv)))))
+    t = add(add(multiply(_over_gaps(subtract(utgu, T(utgu)), s2, add(utgu, T(utgu))), sr),
+                _diag_embed(gs)),
+            multiply(sc, _over_gaps(subtract(vtgv, T(vtgv)), s2, add(vtgv, T(vtgv)))))
     r = matmul(matmul(U, t), T(V))
     if m > k:  # (I - U U^T) gU S^-1 V^T
         x = divide(gU, sr)
@@ -467,12 +478,12 @@ def _svd_vjp(g, ans, a, full_matrices=False):
 
 def _svd_jvp(t, ans, a, full_matrices=False):
     U, s, V, m, n, k = _svd_parts(ans, a, full_matrices)
-    F = _inv_gaps(multiply(s, s))
+    s2 = multiply(s, s)
     sr, sc = expand_dims(s, -2), expand_dims(s, -1)
     dP = matmul(matmul(T(U), t), V)                        # U^T dA V
     ds = _diag_part(dP)
-    dU = matmul(U, multiply(F, add(multiply(dP, sr), multiply(sc, T(dP)))))
-    dV = matmul(V, multiply(F, add(multiply(sc, dP), multiply(T(dP), sr))))
+    dU = matmul(U, _over_gaps(add(multiply(dP, sr), multiply(sc, T(dP))), s2))
+    dV = matmul(V, _over_gaps(add(multiply(sc, dP), multiply(T(dP), sr)), s2))
     if m > k:
         x = divide(matmul(t, V), sr)
         dU = add(dU, subtract(x, matmul(U, matmul(T(U), x))))
