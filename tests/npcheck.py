@@ -8,7 +8,7 @@ checks the core ops, in every mode, to second order:
   difference, and ``cr.jacfwd`` == ``cr.jacobian``;
 - second order: reverse over reverse (grad of <grad, w>) and forward over reverse
   (``cr.hessian``) vs central differences of the gradient; forward over forward
-  (``jvp`` of ``jvp``) vs a central difference of the jvp.
+  (``jacfwd`` of ``jacfwd``) equal to forward over reverse.
 
 ``argnums`` picks the differentiated inputs (default: all). ``order=1`` skips the
 second-order checks (for functions whose second derivative is not smooth at the
@@ -88,6 +88,9 @@ def check(f, *args, argnums=None, order=2, seed=0, rtol=RTOL, atol=ATOL, forward
             H = cr.hessian(F, argnums=i)(*args)
             assert_close(H, numeric_jacobian(grad_i, args, i), rtol * 10, atol * 10,
                          what=f"hessian {i}")
+            # forward over forward: the JVP rules differentiated again in forward mode
+            Hff = cr.jacfwd(cr.jacfwd(F, argnums=i), argnums=i)(*args)
+            assert_close(Hff, H, 1e-8, 1e-8, what=f"forward-over-forward hessian {i}")
 
 
 def _complex_grad(F, args, i, h=1e-6):

@@ -10,7 +10,8 @@ keeps it that way). For each case:
 - forward mode: ``cr.jacfwd`` equals ``cr.jacobian`` (to 1e-10), and ``cr.jvp``
   with random tangents equals J t;
 - second order: reverse over reverse (``cr.grad`` of <grad, w>) and forward over
-  reverse (``cr.hessian``) against central differences of the gradient.
+  reverse (``cr.hessian``) against central differences of the gradient, and forward
+  over forward (``jacfwd`` of ``jacfwd``) equal to forward over reverse.
 
 Inputs are kept away from kinks (relu/abs at 0, ties in max/maximum, clip's
 bounds) so that finite differences are meaningful; the conventions *at* the
@@ -411,6 +412,8 @@ def test_jvp_matches_vjp(c):
     assert_close(t_out, (plus - minus) / (2 * h), what="jvp")
 
 
+# a linear op's gradient does not depend on its input: grad of <grad, w> warns so
+@pytest.mark.filterwarnings("ignore:grad. the output")
 def test_second_derivatives(c):
     """Hessian blocks H_ji w (reverse over reverse) and H_ii (forward over reverse)."""
     args = c.inputs()
@@ -431,3 +434,7 @@ def test_second_derivatives(c):
         H = cr.hessian(F, argnums=i)(*args)
         assert H.shape == args[i].shape * 2
         assert_close(H, numeric_jacobian(grad_i, args, i), what=f"hessian of input {i}")
+        # forward over forward: every JVP rule differentiated again in forward mode
+        Hff = cr.jacfwd(cr.jacfwd(F, argnums=i), argnums=i)(*args)
+        np.testing.assert_allclose(Hff, H, rtol=1e-9, atol=1e-9,
+                                   err_msg=f"forward-over-forward hessian of input {i}")

@@ -9,6 +9,7 @@ from .errors import (ChainruleError, GradcheckError, JitError, MissingRuleError,
                      NonScalarError, RuleError, ShapeError)
 from .ops import *  # noqa: F401,F403  the operations, NumPy names
 from .ops import __all__ as _ops_all
+from .ops.elementwise import conj, real  # complex parts (cr.ops.__all__ is the real core)
 from .primitive import Primitive, primitive
 from .tensor import Tensor, tensor
 from . import forward, methods  # noqa: F401  forward mode and Tensor's methods plug in
@@ -27,7 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = list(_ops_all) + [
     "ChainruleError", "GradcheckError", "JitError", "MissingRuleError", "NonScalarError", "jit",
-    "RuleError", "ShapeError", "elementwise_grad", "holomorphic_grad", "ravel_pytree",
+    "RuleError", "ShapeError", "conj", "real", "elementwise_grad", "holomorphic_grad", "ravel_pytree",
     "Primitive", "primitive", "Tensor", "tensor",
     "AnomalyError", "detect_anomaly", "gradcheck", "nn", "optim",
     "Graph", "GraphError", "TooManyPathsError", "Vertex", "trace", "GraphvizNotFound",

@@ -218,7 +218,7 @@ class Graph:
                 raise GraphError(f"forward() takes the values of the l = {self.l} leaves "
                                  f"u1..u{self.l}, in order; got {len(leaf_values)} value(s)")
             for v, x in zip(self.leaves, leaf_values):
-                x = np.array(differentiable_array(x.value if type(x) is Tensor else x), copy=True)
+                x = _leaf_value(x)
                 if self._fixed_shapes and x.shape != v.value.shape:
                     raise GraphError(
                         f"forward(): leaf {v.index} ({v.name}) was traced with shape "
@@ -586,7 +586,7 @@ def trace(f, *args, **kwargs):
         for flat, tdef in zip(flat_args, defs):
             # integer and boolean arguments (labels, indices, masks) keep their type:
             # vertices without a derivative, as the notes' label y
-            ls = [leaf(v, requires_grad=v.dtype.kind in "fc")
+            ls = [leaf(v, requires_grad=v.dtype.kind in "fc", keep_type=True)
                   for v in map(_leaf_value, flat)]
             leaves.extend(ls)
             targs.append(unflatten(tdef, ls))

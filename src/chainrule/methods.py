@@ -13,6 +13,7 @@ from .errors import NonScalarError
 from .handed import Handed
 from .ops import dispatch
 from .ops.catalogue import IMPLS
+from .ops.elementwise import cast
 from .state import paused_gc
 from .tensor import Tensor, _refuse, value
 
@@ -149,7 +150,7 @@ def _astype(a, dtype):
     """A copy in another dtype: differentiable between inexact dtypes."""
     dtype = np.dtype(dtype)
     if dtype.kind in "fc":
-        return ops.cast(a, dtype)
+        return cast(a, dtype)
     return a.value.astype(dtype)  # integers and booleans carry no derivative
 
 

@@ -59,8 +59,12 @@ def differentiable_array(x, what="differentiate with respect to"):
     return v
 
 
-def leaf(x, requires_grad=True, copy=False):
-    """A fresh leaf vertex for one input entry of a transform."""
+def leaf(x, requires_grad=True, copy=False, keep_type=False):
+    """A fresh leaf vertex for one input entry of a transform.
+
+    ``keep_type``: integers and booleans stay as they are (a label, an index),
+    instead of becoming float64.
+    """
     if type(x) is Tensor:
         if not (x.requires_grad or x.op is not None or x.tangent is not None):
             x = x.value  # a constant: no history to keep
@@ -71,7 +75,7 @@ def leaf(x, requires_grad=True, copy=False):
                 t.op, t.args, t.kw = identity, (x,), None
             state.tape.append(t)
             return t
-    v = differentiable_array(x)
+    v = np.asarray(x) if keep_type else differentiable_array(x)
     if copy and v is x:
         v = v.copy()  # the caller may update x in place while the graph is alive
     t = Tensor(v, requires_grad)
