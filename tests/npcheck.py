@@ -94,11 +94,13 @@ def check(f, *args, argnums=None, order=2, seed=0, rtol=RTOL, atol=ATOL, forward
 
 
 def _complex_grad(F, args, i, h=1e-6):
-    """autograd's convention for a real F of complex z: dF/dx - i dF/dy."""
-    re = numeric_grad(lambda *a: F(*[x + 0j if k == i else x for k, x in enumerate(a)]),
-                      [np.real(a) if k == i else a for k, a in enumerate(args)], i, h)
-    x = args[i]
-    im = numeric_grad(lambda *a: F(*[x.real + 1j * a[k] if k == i else a[k]
-                                     for k in range(len(a))]),
-                      [np.imag(a) if k == i else a for k, a in enumerate(args)], i, h)
-    return re - 1j * im
+    """autograd's convention for a real F of complex z = x + iy: dF/dx - i dF/dy."""
+    z = np.asarray(args[i], dtype=complex)
+
+    def along(part):
+        def G(*a):
+            w = a[i] + 1j * z.imag if part == "re" else z.real + 1j * a[i]
+            return F(*[w if k == i else a[k] for k in range(len(a))])
+        start = z.real.copy() if part == "re" else z.imag.copy()
+        return numeric_grad(G, [start if k == i else a for k, a in enumerate(args)], i, h)
+    return along("re") - 1j * along("im")
