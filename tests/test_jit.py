@@ -236,3 +236,63 @@ def test_constants_outputs_and_inputs_are_copied():
 def test_bad_backend_is_refused():
     with pytest.raises(ValueError, match="backend"):
         cr.jit(lambda x: x, backend="xla")
+
+
+# ----- the call path for the last signature -------------------------------------------------
+def test_last_signature_fast_path_checks_structure_shapes_and_dtypes():
+    f = cr.jit(lambda d, x: cr.sum(d["a"] * x) + cr.sum(d["b"]))
+    x = np.arange(3.0)
+    assert float(f({"a": np.ones(3), "b": np.ones(2)}, x)) == 5.0
+    assert float(f({"a": np.ones(3), "b": np.ones(2)}, x)) == 5.0  # fast path
+    with pytest.raises(KeyError):
+        f({"a": np.ones(3), "c": np.ones(2)}, x)  # other keys: the general path, as eager
+    assert float(f({"a": np.ones(3), "b": np.ones(4)}, x)) == 7.0   # other shape: retrace
+    assert float(f({"a": np.ones(3, np.float32), "b": np.ones(4)}, x)) == 7.0
+    assert float(f({"a": cr.tensor(np.ones(3)), "b": np.ones(4)}, x)) == 7.0
+    assert float(f({"a": np.ones(3), "b": np.ones(2)}, x)) == 5.0
+    assert f.cache_size == 3  # a Tensor leaf has its value's signature
+
+
+def test_fast_path_outputs_keep_their_structure():
+    f = cr.jit(lambda x: {"s": [cr.sum(x), (x * 2.0, x)], "c": 3})
+    x = np.ones(2)
+    for _ in range(2):
+        out = f(x)
+        assert set(out) == {"s", "c"} and out["c"] == 3 and isinstance(out["s"], list)
+        assert isinstance(out["s"][1], tuple) and not np.shares_memory(out["s"][1][1], x)
+        np.testing.assert_array_equal(out["s"][1][0], [2.0, 2.0])
+
+
+# ----- the numba backend (optional) ---------------------------------------------------------
+@pytest.mark.parametrize("case", [0, 1, 2])
+def test_numba_backend_equals_eager(case):
+    pytest.importorskip("numba")
+    f, args = oracle_programs()[case]
+    jf = cr.jit(f, backend="numba")
+    assert jf.backend_of(*args) == "numba", jf.program(*args).__dict__.get("numba_refused")
+    rng = np.random.default_rng(case)
+    for _ in range(3):
+        new = [{k: rng.normal(size=v.shape) for k, v in a.items()} if isinstance(a, dict)
+               else a if a.dtype.kind == "i" else rng.normal(size=a.shape) for a in args]
+        got, want = jf(*new), f(*new)
+        assert_tree_close(got, want)
+    assert jf.program(*args).compile_seconds >= 0
+
+
+def test_numba_backend_outputs_are_owned_and_float32_stays():
+    pytest.importorskip("numba")
+    f = cr.jit(cr.grad(lambda x: cr.sum(cr.tanh(x) * 2.0)), backend="numba")
+    x = np.ones(3, np.float32)
+    g1 = f(x)
+    assert f.backend_of(x) == "numba" and g1.dtype == np.float32
+    g2 = f(x)
+    assert not np.shares_memory(g1, g2)
+
+
+def test_numba_backend_leaves_what_it_cannot_take_to_numpy():
+    pytest.importorskip("numba")
+    w = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    f = cr.jit(lambda x: cr.sum(x * w), backend="numba")  # a Tensor read live at each call
+    assert float(f(np.ones(2))) == 3.0
+    assert f.backend_of(np.ones(2)) == "numpy"
+    assert "outside" in f.program(np.ones(2)).numba_refused
