@@ -353,7 +353,7 @@ def cmd_train(args) -> int:
     else:
         try:
             run, err = _prepare(args, n), None
-        except (UsageError, _data_error(), _chainrule_error(), OSError) as e:
+        except _reported() as e:
             run, err = None, e  # reported once the ranks have compared notes
         _agree_at_start(dist, err, run)
     say = print if dist.is_main() else _quiet
@@ -380,6 +380,8 @@ def cmd_train(args) -> int:
     except BaseException as e:
         if n > 1:  # only this rank knows: end them all rather than leave them waiting
             cause = "interrupted" if isinstance(e, KeyboardInterrupt) else _cause(e)
+            if isinstance(e, KeyboardInterrupt) and not dist.is_main():
+                time.sleep(1.0)  # Ctrl-C reaches every rank: let rank 0 say it, once
             dist.abort(f"chainrule train: error: rank {dist.rank()} of {n}: {cause}; "
                        f"ending all {n} processes", 130 if isinstance(e, KeyboardInterrupt)
                        else 1)
@@ -478,21 +480,18 @@ def _quiet(*args, **kwargs):
 def _cause(e: BaseException) -> str:
     """One line for an error: its message, with the type when that is not self-evident."""
     text = " ".join(str(e).split())
-    if isinstance(e, (UsageError, _data_error(), _chainrule_error(), OSError)):
+    if isinstance(e, _reported()):
         return text or type(e).__name__
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
-def _data_error():
+def _reported():
+    """The errors a user can cause: reported in one line, exit status 2."""
     from .data import DataError
-    return DataError
-
-
-def _chainrule_error():
+    from .distributed import DistributedError
     from .errors import ChainruleError
     from .nn.serialize import ModelFileError
-    from .distributed import DistributedError
-    return (ChainruleError, ModelFileError, DistributedError)
+    return (UsageError, DataError, ModelFileError, ChainruleError, DistributedError, OSError)
 
 
 def _fit(args, config, model, train, test, dist, say):
@@ -528,7 +527,8 @@ def _fit(args, config, model, train, test, dist, say):
                                stop_on_nan=args.stop_on_nan, shard=(rank, n),
                                allreduce_sum=dist.allreduce_sum)
             except nn.NonFiniteLossError as e:
-                where = "" if n == 1 else f" on rank {', '.join(map(str, e.ranks))} of {n}"
+                where = ("" if n == 1 else f" on rank{'s' if len(e.ranks) > 1 else ''} "
+                         f"{', '.join(map(str, e.ranks))} of {n}")
                 raise UsageError(f"the loss is not finite at step {e.step} of epoch {epoch}"
                                  f"{where}; stopped (--stop-on-nan). Try a smaller --lr "
                                  f"than {config['lr']:g}") from None

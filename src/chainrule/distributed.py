@@ -28,7 +28,9 @@ collective forever. MPI comes from the ``mpi`` extra: ``pip install "chainrule[m
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 
@@ -304,12 +306,17 @@ def abort(message: str, status: int = 1) -> None:
 
     With one process this is ``sys.exit(status)`` after printing.
     """
+    w = _get_world()
+    if w.comm is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
     sys.stderr.write(" ".join(str(message).split()) + "\n")
     sys.stderr.flush()
-    w = _get_world()
     if w.comm is None:
         raise SystemExit(status)
-    w.comm.Abort(status)
+    try:
+        w.comm.Abort(status)
+    finally:  # MPI_Abort may come back (interrupted by a signal): this process ends anyway
+        os._exit(status)
 
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
