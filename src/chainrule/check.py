@@ -26,7 +26,7 @@ from .errors import GradcheckError, MissingRuleError, RuleError
 from .forward import derived_jvp
 from .primitive import rule_of
 from .pytree import flatten, unflatten
-from .tensor import Tensor
+from .tensor import Tensor, value as _value
 from .tracing import Transform, leaf
 from .transforms import jvp, vjp
 
@@ -208,10 +208,6 @@ def _second_order_functions(point, forward):
 
 
 # ----- Jacobians three ways ------------------------------------------------------------------
-def _value(x):
-    return x.value if type(x) is Tensor else x
-
-
 def _flat(out):
     """A pytree of results as one float64 vector."""
     leaves, _ = flatten(out)

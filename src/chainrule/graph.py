@@ -53,7 +53,7 @@ from .backward import backward_pass, fit_cotangent
 from .errors import ChainruleError, MissingRuleError, NonScalarError, RuleError
 from .primitive import Primitive, rule_of
 from .tensor import Tensor
-from .tracing import Transform, differentiable_array, leaf
+from .tracing import Transform, differentiable_array, float_dtype, leaf
 from .graph_build import GraphError, check, given_matrix, local_op
 
 #: Most paths that ``paths`` and ``path_sum`` list one by one. Beyond it they
@@ -269,10 +269,10 @@ class Graph:
                     f"has shape {out.value.shape}. Reduce the output to a scalar (e.g. cr.sum) "
                     f"before tracing, pass backward(p_n=...) with shape {out.value.shape}, or "
                     f"look at the Jacobians with g.jacobian(j, i) / g.path_sum(j, n).")
-            p_n = np.ones_like(out.value, dtype=_float_dtype(out.value))
+            p_n = np.ones_like(out.value, dtype=float_dtype(out.value))
         else:
             p_n = np.asarray(p_n.value if type(p_n) is Tensor else p_n,
-                             dtype=_float_dtype(out.value))
+                             dtype=float_dtype(out.value))
             if p_n.shape != out.value.shape:
                 raise GraphError(f"backward(): p_n has shape {p_n.shape} but u{self.n} has shape "
                                  f"{out.value.shape}; they must match")
@@ -281,7 +281,7 @@ class Graph:
         result = {}
         for v, t in zip(self.vertices, ts):
             g = p.get(t)
-            dt = _float_dtype(v.value)
+            dt = float_dtype(v.value)
             result[v.index] = (np.zeros(v.value.shape, dt) if g is None
                                else np.array(g, dtype=dt).reshape(v.value.shape))
         self._p = result
@@ -322,9 +322,9 @@ class Graph:
         J = self._J.get((j, i))
         if J is None:
             ui, uj = self.vertices[i - 1].value, self.vertices[j - 1].value
-            dt = np.result_type(_float_dtype(ui), _float_dtype(uj))
+            dt = np.result_type(float_dtype(ui), float_dtype(uj))
             J = np.zeros((ui.size, uj.size), dtype=dt)
-            e = np.zeros(ui.size, dtype=_float_dtype(ui))
+            e = np.zeros(ui.size, dtype=float_dtype(ui))
             for r in range(ui.size):
                 e[r] = 1
                 J[r] = np.reshape(self._edge_vjp(j, i, e.reshape(ui.shape)), -1)
@@ -354,7 +354,7 @@ class Graph:
             if ga.shape != uj.shape:
                 ga = np.asarray(fit_cotangent(ga, uj, v.op, k))
             total = ga if total is None else total + ga
-        return np.zeros(uj.shape, _float_dtype(uj)) if total is None else total
+        return np.zeros(uj.shape, float_dtype(uj)) if total is None else total
 
     # ----- paths and the path theorem ------------------------------------------
     def count_paths(self, j, k):
@@ -453,7 +453,7 @@ class Graph:
         self._need_values()
         N = self._path_counts(j, k)
         uj, uk = self.vertices[j - 1].value, self.vertices[k - 1].value
-        dt = np.result_type(_float_dtype(uj), _float_dtype(uk))
+        dt = np.result_type(float_dtype(uj), float_dtype(uk))
         if method == "paths":
             self._refuse(N[0], j, k, limit, "path_sum")
             total = np.zeros((uk.size, uj.size), dt)
@@ -675,8 +675,4 @@ def _leaf_value(x):
         v = differentiable_array(v, "trace")
     return np.array(v, copy=True)
 
-
-def _float_dtype(a):
-    dt = np.asarray(a).dtype
-    return dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)
 

@@ -59,6 +59,12 @@ def differentiable_array(x, what="differentiate with respect to"):
     return v
 
 
+def float_dtype(a):
+    """The dtype of a's derivative: a's own if floating point or complex, else float64."""
+    dt = np.asarray(a).dtype
+    return dt if dt.kind in "fc" else np.dtype(np.float64)
+
+
 def leaf(x, requires_grad=True, copy=False, keep_type=False):
     """A fresh leaf vertex for one input entry of a transform.
 

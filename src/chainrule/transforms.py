@@ -22,7 +22,7 @@ from .primitive import _owned
 from .pytree import flatten, unflatten
 from .state import paused_gc, state
 from .tensor import Tensor, value as _value
-from .tracing import Transform, differentiable_array, leaf
+from .tracing import Transform, differentiable_array, float_dtype, leaf
 
 
 def _argnums(argnums, nargs, name):
@@ -216,7 +216,7 @@ def elementwise_grad(f, argnums=0):
         with paused_gc():
             single, nums = _argnums(argnums, len(args), "elementwise_grad")
             out, outs, _, pullback = _vjp_core(f, args, kwargs, nums)
-            grads = pullback([np.ones_like(np.asarray(_value(o)), dtype=_float_dtype(
+            grads = pullback([np.ones_like(np.asarray(_value(o)), dtype=float_dtype(
                 np.asarray(_value(o)))) for o in outs])
             return grads[0] if single else tuple(grads)
     wrapper.__name__ = f"elementwise_grad({getattr(f, '__name__', 'f')})"
@@ -312,10 +312,6 @@ def _tangent_leaves(x, t, i, level):
     return unflatten(xdef, ls)
 
 
-def _float_dtype(v):
-    return v.dtype if v.dtype.kind in "fc" else np.dtype(np.float64)
-
-
 def _assemble(out_def, out_shapes, in_defs, in_shapes, single, block):
     """A Jacobian pytree: the output's structure outside, the arguments' inside.
 
@@ -361,7 +357,7 @@ def jacobian(f, argnums=0):
         for o, ov in enumerate(ovals):
             rows.append([])
             for k in range(ov.size):
-                cts = [np.zeros(v.shape, _float_dtype(v)) for v in ovals]
+                cts = [np.zeros(v.shape, float_dtype(v)) for v in ovals]
                 cts[o].reshape(-1)[k] = 1.0
                 rows[o].append([flatten(g)[0] for g in pullback(cts)])
 
@@ -380,7 +376,7 @@ def jacfwd(f, argnums=0):
         single, nums = _argnums(argnums, len(args), "jacfwd")
         in_defs, in_shapes = _inputs(args, nums)
         primals = [args[i] for i in nums]
-        zeros = [[np.zeros(np.shape(_value(x)), _float_dtype(differentiable_array(_value(x))))
+        zeros = [[np.zeros(np.shape(_value(x)), float_dtype(differentiable_array(_value(x))))
                   for x in flatten(p)[0]] for p in primals]
 
         def g(*ps):

@@ -1,12 +1,7 @@
 """Small helpers shared by the rule modules."""
 import numpy as np
 
-from ..tensor import Tensor
-
-
-def value(x):
-    """The NumPy value of a Tensor (or x itself): for masks and other constants in rules."""
-    return x.value if type(x) is Tensor else x
+from ..tensor import Tensor, value  # noqa: F401  (value: for masks and constants in rules)
 
 
 def shape_of(x):
