@@ -19,13 +19,15 @@ Conventions (docs/numerics; the tests check each):
   symmetric input built from parameters (A = B + B^T) this gives the same
   gradient in B as the symmetrised convention of autograd and PyTorch.
 - Repeated eigenvalues (eigh, eig) and singular values (svd): the eigenvector
-  terms carry 1/(lambda_j - lambda_i); where two are exactly equal that
-  factor is taken as 0 (PyTorch gives inf/nan). The result is the derivative
-  of any function that is invariant under rotations within each eigenspace
-  (eigenvalues themselves, projectors, V f(w) V^T); for other functions of
-  the eigenvectors there is no derivative at such a point. Near-equal but
-  distinct values give large, exact gradients. Gradients of eigenvalues alone
-  are always finite.
+  terms carry 1/(lambda_j - lambda_i). Where two are exactly equal, a pair
+  whose eigenvector cotangent (or tangent) is zero contributes 0, so the
+  eigenvalues alone (eigvalsh, svdvals, norms) always have finite gradients,
+  in both modes and at second order; a pair that does carry one gives nan,
+  as PyTorch and JAX do (inf/nan): the eigenvectors of a repeated eigenvalue
+  are not differentiable, and even a function invariant within the
+  eigenspace (a projector, V f(w) V^T) cannot be differentiated from the
+  decomposition's outputs there. Near-equal but distinct values give large,
+  exact gradients.
 - Eigenvectors and singular vectors are fixed only up to sign (phase for
   complex eig); the rules keep NumPy's unit norm and differentiate the choice
   that does not rotate the phase: only functions invariant to that gauge
@@ -50,7 +52,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from ..primitive import Primitive
+from ..primitive import ConstantPrimitive, Primitive
 from ._util import kept_shape, normalize_axis, pack, shape_of, value
 from .compare import equal, logical_and, not_equal
 from .elementwise import (add, divide, multiply, negative, power, sqrt, subtract, where)
@@ -232,12 +234,15 @@ _logabsdet_p.defvjp(lambda g, ans, a: multiply(_bcast(g), T(_inv_p(a))))
 _logabsdet_p.defjvp(_logabsdet_jvp)
 
 
+# recorded (as a vertex without gradient) so that a replayed program recomputes it
+_slogdet_sign = ConstantPrimitive(lambda a: np.linalg.slogdet(a)[0], "linalg.slogdet_sign")
+
+
 def slogdet(a):
     """np.linalg.slogdet: (sign, log|det|); the sign is piecewise constant (no gradient)."""
     a = pack(a)
     _square(a, "slogdet")
-    sign = np.linalg.slogdet(value(a))[0]
-    return _result(SlogdetResult, sign, _logabsdet_p(a))
+    return _result(SlogdetResult, _slogdet_sign(a), _logabsdet_p(a))
 
 
 # ----- pinv -----------------------------------------------------------------------------------
@@ -642,6 +647,11 @@ def _abs(x):
     return _modulus(x)
 
 
+_count_nonzero = ConstantPrimitive(
+    lambda x, axis=None, keepdims=False: np.sum(x != 0, axis=axis, keepdims=keepdims).astype(
+        np.real(np.zeros((), x.dtype)).dtype), "linalg.norm_ord0")
+
+
 def _vector_norm(x, ord, axis, keepdims):
     """Vector norms along the axes in ``axis`` (a tuple)."""
     if ord is None or ord == 2:
@@ -651,8 +661,7 @@ def _vector_norm(x, ord, axis, keepdims):
     if ord == -np.inf:
         return _min(_abs(x), axis, keepdims=keepdims)
     if ord == 0:  # the number of non-zero entries: piecewise constant, no gradient
-        return np.sum(value(x) != 0, axis=axis, keepdims=keepdims).astype(
-            np.real(np.zeros((), _dtype(x))).dtype)
+        return _count_nonzero(x, axis=axis, keepdims=keepdims)
     if ord == 1:
         return _sum(_abs(x), axis, keepdims=keepdims)
     if isinstance(ord, str):
