@@ -1,0 +1,116 @@
+"""Data-parallel training throughput with 1 and 2 MPI ranks (docs/distributed.md).
+
+    python benchmarks/bench_distributed.py              # launches mpiexec -n 1 and -n 2
+    python benchmarks/bench_distributed.py --steps 40 --repeat 3
+
+The workload: the notes' network 784-256-10 (tanh), a global batch of 256 split across the
+ranks, plain SGD, a fixed number of steps on synthetic MNIST-shaped data, through the same
+data-parallel step as ``mpiexec -n N chainrule train`` (``nn.train_epoch`` with one
+Allreduce per step). Each rank runs one BLAS/OpenMP thread (set below, before NumPy
+loads), so N ranks use N cores. Reported per rank count (median over --repeat runs,
+the runs of 1 and 2 ranks interleaved): examples per second, time per step, the time per
+step spent in the gradient Allreduce (waiting for the slower rank included), and the
+Allreduce of the same 1.6 MB buffer alone, after a barrier (the wire cost).
+"""
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+SIZES = [784, 256, 10]
+GLOBAL_BATCH = 256
+
+
+def worker(steps: int) -> None:
+    """One rank: warm up, time ``steps`` data-parallel steps, print JSON on rank 0."""
+    import chainrule as cr
+    from chainrule import distributed as dist
+
+    rank, n = dist.rank(), dist.size()
+    rng = np.random.default_rng(0)  # the same data on every rank, as the CLI loads it
+    X = rng.normal(size=(GLOBAL_BATCH * steps, SIZES[0]))
+    y = rng.integers(0, SIZES[-1], size=len(X))
+    model = cr.nn.MLP(SIZES, activation="tanh", seed=0)
+    opt = cr.optim.SGD(model.parameters(), lr=0.01)
+
+    def epoch(rows):
+        cr.nn.train_epoch(model, opt, X[:rows], y[:rows], GLOBAL_BATCH,
+                          np.random.default_rng(1), replace=False, shard=(rank, n),
+                          allreduce_sum=dist.allreduce_sum)
+
+    epoch(GLOBAL_BATCH * 3)  # warm up: allocations, BLAS, MPI connections
+    dist.barrier()
+    dist.reset_stats()
+    start = time.perf_counter()
+    epoch(len(X))
+    dist.barrier()
+    seconds = time.perf_counter() - start
+    comm = dist.stats["allreduce_seconds"] / steps
+
+    grads = {k: np.zeros_like(p.value) for k, p in model.parameters().items()}
+    wire = []
+    for _ in range(20):
+        dist.barrier()
+        t = time.perf_counter()
+        dist.allreduce_sum(grads)
+        wire.append(time.perf_counter() - t)
+    if dist.is_main():
+        print(json.dumps({
+            "ranks": n, "steps": steps, "seconds": seconds,
+            "examples_per_second": GLOBAL_BATCH * steps / seconds,
+            "ms_per_step": 1e3 * seconds / steps, "allreduce_ms_per_step": 1e3 * comm,
+            "allreduce_alone_ms": 1e3 * float(np.median(wire)),
+            "gradient_bytes": int(sum(g.nbytes for g in grads.values())),
+        }))
+
+
+def launch(n: int, steps: int) -> dict:
+    mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    if not os.access(mpiexec, os.X_OK):
+        mpiexec = shutil.which("mpiexec")
+    if mpiexec is None:
+        sys.exit('mpiexec not found: pip install "chainrule[mpi]"')
+    out = subprocess.run([mpiexec, "-n", str(n), sys.executable, os.path.abspath(__file__),
+                          "--worker", "--steps", str(steps)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        return worker(args.steps)
+    runs = {1: [], 2: []}
+    for _ in range(args.repeat):  # interleaved: a slow spell of the machine hits both
+        for n in runs:
+            runs[n].append(launch(n, args.steps))
+    print(f"784-256-10 tanh, global batch {GLOBAL_BATCH}, {args.steps} steps, "
+          f"1 BLAS thread per rank, {os.cpu_count()} cores; median of {args.repeat} runs")
+    med = {}
+    for n, rs in runs.items():
+        med[n] = {k: float(np.median([r[k] for r in rs])) for k in rs[0]
+                  if isinstance(rs[0][k], float)}
+        m = med[n]
+        print(f"{n} rank{'s' if n > 1 else ' '}: {m['examples_per_second']:8.0f} examples/s  "
+              f"{m['ms_per_step']:6.2f} ms/step  Allreduce {m['allreduce_ms_per_step']:5.2f} "
+              f"ms/step (alone {m['allreduce_alone_ms']:.2f} ms, "
+              f"{rs[0]['gradient_bytes'] / 1e6:.2f} MB)")
+    speedup = med[2]["examples_per_second"] / med[1]["examples_per_second"]
+    print(f"2 ranks / 1 rank throughput: {speedup:.2f}x (target >= 1.6x)")
+
+
+if __name__ == "__main__":
+    main()
