@@ -12,6 +12,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.ops.assembly import NUMPY_IMPLS as A
+from cplx import complex_check, forward_over_forward
 from npcheck import check
 
 pytestmark = [
@@ -341,3 +342,31 @@ def test_against_torch(name, ours, theirs):
     (tout * torch.tensor(c)).sum().backward()
     np.testing.assert_allclose(np.asarray(out), tout.detach().numpy(), rtol=1e-14)
     np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+# ----- complex input, forward over forward ---------------------------------------------
+COMPLEX = [c for c in CASES if len(c[2]) == 1 and c[0].split("_")[0] in (
+    "ravel", "moveaxis", "tile", "repeat", "pad", "roll", "rot90", "diag", "diagonal", "trace",
+    "tril", "triu", "take", "sort", "partition", "full", "copy")) and c[0] != "full_like"]
+
+
+@pytest.mark.parametrize("name,case,shapes", COMPLEX, ids=[c[0] for c in COMPLEX])
+def test_complex_input(name, case, shapes):
+    z = arr(*shapes[0]) + 1j * arr(*shapes[0])
+    np.testing.assert_allclose(np.asarray(case(C, cr.tensor(z))), case(np, z), rtol=1e-14)
+    complex_check(lambda z: case(C, z), z)
+
+
+def test_complex_kron_and_linspace():
+    z = arr(2, 2) + 1j * arr(2, 2)
+    complex_check(lambda z: C.kron(z, z * z), z)
+    complex_check(lambda z: C.linspace(z[0], z[1], 4, axis=1), z)
+
+
+@pytest.mark.parametrize("name", ["sort_axis0", "pad_reflect", "kron", "linspace_arrays",
+                                  "select", "diagonal_3d", "roll_axes", "tile_more"])
+def test_forward_over_forward(name):
+    case, shapes = next((c[1], c[2]) for c in CASES if c[0] == name)
+    args = [arr(*s) for s in shapes]
+    # differentiate in the first argument; the others are held fixed
+    forward_over_forward(lambda x: case(C, x, *args[1:]) * case(C, x, *args[1:]), args[0])

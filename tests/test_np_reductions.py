@@ -14,6 +14,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.ops.reductions import NUMPY_IMPLS as R
+from cplx import complex_check, forward_over_forward
 from npcheck import check
 
 pytestmark = pytest.mark.filterwarnings(
@@ -342,3 +343,47 @@ def test_float32_stays_float32():
     for npf in (np.prod, np.std, np.cumprod, np.median):
         assert np.asarray(R[npf](cr.tensor(x), axis=0)).dtype == np.float32
         assert cr.grad(lambda x: cr.sum(R[npf](x, axis=0)))(x).dtype == np.float32
+
+
+# ----- complex input, forward over forward ---------------------------------------------
+COMPLEX = {
+    "prod": lambda x: R[np.prod](x, axis=1),
+    "prod_zero": lambda x: R[np.prod](x * np.array([1, 0, 1, 1.0]), axis=1),
+    "cumsum": lambda x: R[np.cumsum](x, axis=1),
+    "cumprod": lambda x: R[np.cumprod](x, axis=0),
+    "var": lambda x: R[np.var](x, axis=1),
+    "std": lambda x: R[np.std](x, axis=0, ddof=1),
+    "nanstd": lambda x: R[np.nanstd](x),
+    "nanvar": lambda x: R[np.nanvar](x, axis=0, keepdims=True),
+    "average": lambda x: R[np.average](x, axis=0, weights=[1.0, 2.0, 3.0]),
+    "nansum": lambda x: R[np.nansum](x, axis=-1),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPLEX))
+def test_complex_input(name):
+    """Holomorphic ones (prod, scans) without conjugation; var/std real: df/dRe - i df/dIm."""
+    z = arr(3, 4) + 1j * arr(3, 4)
+    f = COMPLEX[name]
+    np.testing.assert_allclose(np.asarray(f(cr.tensor(z))), f(z), rtol=1e-13)
+    complex_check(f, z)
+
+
+FOF = {
+    "prod": lambda x: R[np.prod](x, axis=1),
+    "prod_one_zero": lambda x: R[np.prod](x, axis=0),
+    "cumsum": lambda x: R[np.cumsum](x, axis=1),
+    "cumprod": lambda x: R[np.cumprod](x),
+    "cumprod_zero": lambda x: R[np.cumprod](x, axis=0),
+    "std": lambda x: R[np.std](x, axis=1, ddof=1),
+    "nanvar": lambda x: R[np.nanvar](x, axis=0),
+    "quantile": lambda x: R[np.quantile](x, [0.3, 0.8], axis=1),
+}
+
+
+@pytest.mark.parametrize("name", list(FOF))
+def test_forward_over_forward(name):
+    x = arr(3, 4)
+    if "zero" in name:
+        x[1, 2] = 0.0
+    forward_over_forward(FOF[name], x)

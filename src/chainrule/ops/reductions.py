@@ -33,7 +33,7 @@ from ._npapi import check_dtype, numpy_function
 from ._util import kept_shape, normalize_axis, pack, shape_of, value
 from .assembly import _axis, moveaxis, sort
 from .compare import equal, isnan, logical_and, logical_not, logical_or
-from .elementwise import maximum as _maximum, where as _where
+from .elementwise import conj as _conj, maximum as _maximum, real as _real, where as _where
 from .reduce import _count, _keep, max as _max, mean as _mean, min as _min, sum as _sum
 from .shape import broadcast_to, getitem, reshape
 
@@ -262,7 +262,8 @@ def _centered(x, axis, nan):
 
 def _var(a, axis, ddof, keepdims, nan):
     d, n = _centered(a, axis, nan)
-    ss = _sum(d * d, axis, keepdims=keepdims)
+    # |d|^2 for complex input (a real variance, as NumPy's)
+    ss = _sum(_real(d * _conj(d)) if _is_complex(a) else d * d, axis, keepdims=keepdims)
     if nan and not keepdims:
         n = reshape(n, shape_of(ss))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -282,17 +283,27 @@ def _std_share(ans, x, axis, ddof, keepdims, nan):
     for a norm at 0; autograd gives NaN).
     """
     d, n = _centered(x, axis, nan)
+    if _is_complex(x):  # a real function of complex x: df/dRe - i df/dIm (autograd's)
+        d = _conj(d)
     a = _keep(ans, x, axis, keepdims)
     flat = equal(a, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _where(flat, _zero(x), d / (_where(flat, _one(x), a) * _maximum(n - ddof, 0)))
+        return _where(flat, _zero(a), d / (_where(flat, _one(a), a) * _maximum(n - ddof, 0)))
+
+
+def _std_jvp(t, ans, x, axis=None, ddof=0, keepdims=False, nan=False):
+    dt = _sum(t * _std_share(ans, x, axis, ddof, keepdims, nan), axis, keepdims=keepdims)
+    return _real(dt) if _is_complex(x) else dt
+
+
+def _is_complex(x):
+    return value(x).dtype.kind == "c"
 
 
 std = Primitive(_std_fun, "std")
 std.defvjp(lambda g, ans, x, axis=None, ddof=0, keepdims=False, nan=False:
            _keep(g, x, axis, keepdims) * _std_share(ans, x, axis, ddof, keepdims, nan))
-std.defjvp(lambda t, ans, x, axis=None, ddof=0, keepdims=False, nan=False:
-           _sum(t * _std_share(ans, x, axis, ddof, keepdims, nan), axis, keepdims=keepdims))
+std.defjvp(_std_jvp)
 
 
 def _axis_arg(axis):
@@ -305,8 +316,8 @@ def _moment(npfun, nan, root):
     def impl(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
              mean=None, correction=None):
         a = pack(a)
-        _real_only(name, a)
-        check_dtype(name, dtype, value(a).dtype)
+        if dtype is not None and np.dtype(dtype).kind != "c":
+            check_dtype(name, dtype, np.real(value(a).ravel()[:0]).dtype)
         if where is not True or mean is not None:
             raise NotImplementedError(f"{name}: where= and mean= have no derivative rule in "
                                       f"chainrule; select the entries first")
