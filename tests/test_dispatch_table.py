@@ -55,6 +55,12 @@ SPECIAL = {
     numpy.median: [V], numpy.nanmedian: [V], numpy.argpartition: [V, 1],
     numpy.linalg.multi_dot: [[A, B, A]], numpy.can_cast: [V, numpy.float32],
     numpy.promote_types: [numpy.float32, numpy.float64],
+    numpy.busday_count: ["2011-01", "2011-02"], numpy.busday_offset: ["2011-03", 1],
+    numpy.datetime_as_string: [numpy.array(["2011-01-01"], dtype="datetime64[D]")],
+    numpy.datetime_data: [numpy.dtype("datetime64[D]")], numpy.einsum_path: ["ij,jk", A, B],
+    numpy.isdtype: [numpy.float64, "real floating"],
+    numpy.issubdtype: [numpy.float64, numpy.floating], numpy.typename: ["d"],
+    numpy.unpackbits: [numpy.array([3], dtype=numpy.uint8)],
 }
 
 # Functions whose differentiated argument NumPy does not dispatch on (np.full's

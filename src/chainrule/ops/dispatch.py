@@ -58,7 +58,11 @@ NO_DERIVATIVE = CONSTANT_UFUNCS | _names(np, """
     shape ndim size allclose isclose array_equal array_equiv result_type can_cast
     min_scalar_type promote_types common_type zeros_like ones_like empty_like
     may_share_memory shares_memory array2string array_repr array_str
-    nanargmax nanargmin iterable""") | _names(np.linalg, "matrix_rank")
+    nanargmax nanargmin iterable
+    empty eye identity ones zeros tri bartlett blackman hamming hanning base_repr binary_repr
+    broadcast_shapes einsum_path packbits unpackbits isdtype issubdtype mintypecode
+    typename format_float_positional format_float_scientific datetime_as_string
+    datetime_data busday_count busday_offset is_busday""") | _names(np.linalg, "matrix_rank")
 
 # The old name, kept for readers of this module.
 CONSTANT_FUNCTIONS = NO_DERIVATIVE - CONSTANT_UFUNCS

@@ -270,3 +270,23 @@ NUMPY_IMPLS = {
     np.signbit: signbit, np.logical_xor: logical_xor, np.floor_divide: floor_divide,
     np.spacing: spacing,
 }
+
+# The conventions at kinks and edges, for docs/numpy.md (tools/gen_numpy_table.py reads
+# CONVENTIONS from every catalogue module).
+CONVENTIONS = {
+    np.fabs: "fabs'(0) = 0", np.hypot: "gradient (0, 0) at (0, 0)",
+    np.fmax: "ties split 1/2 each; a NaN input passes the gradient to the other",
+    np.fmin: "ties split 1/2 each; a NaN input passes the gradient to the other",
+    np.remainder: "d/dx = 1, d/dy = -floor(x/y) (one-sided at the jumps)",
+    np.fmod: "d/dx = 1, d/dy = -trunc(x/y) (one-sided at the jumps)",
+    np.copysign: "d/dx = 0 at x = 0; no derivative in y",
+    np.heaviside: "no derivative in x1; d/dx2 = [x1 == 0]",
+    np.logaddexp: "weights 0 where both inputs are -inf", np.logaddexp2:
+    "weights 0 where both inputs are -inf",
+    np.sinc: "sinc'(0) = 0 exactly; higher derivatives at exactly 0 are 0",
+    np.cbrt: "+inf at 0", np.arccosh: "complex: principal branch, 1/(sqrt(z-1) sqrt(z+1))",
+    np.imag: "VJP -1j*g (0 for a real input); JVP real", np.angle:
+    "VJP g*conj(1j*z)/|z|^2, 0 at z = 0 and for real input; JVP real",
+    np.ldexp: "no derivative in the integer exponent",
+    np.divmod: "only the remainder has a derivative", np.modf: "d frac/dx = 1",
+}
