@@ -347,7 +347,7 @@ def test_against_torch(name, ours, theirs):
 # ----- complex input, forward over forward ---------------------------------------------
 COMPLEX = [c for c in CASES if len(c[2]) == 1 and c[0].split("_")[0] in (
     "ravel", "moveaxis", "tile", "repeat", "pad", "roll", "rot90", "diag", "diagonal", "trace",
-    "tril", "triu", "take", "sort", "partition", "full", "copy")) and c[0] != "full_like"]
+    "tril", "triu", "take", "sort", "partition", "full", "copy") and c[0] != "full_like"]
 
 
 @pytest.mark.parametrize("name,case,shapes", COMPLEX, ids=[c[0] for c in COMPLEX])
