@@ -15,7 +15,8 @@ Which inputs are differentiated:
   derivatives in a have no closed form in special functions: they are computed
   by the power series / continued fraction of P(a, x) carried out in truncated
   Taylor arithmetic in a (checked against mpmath to 1e-11, to third order).
-- betainc: in x only (differentiating in a or b raises a RuleError).
+- betainc: in a, b and x (autograd: x only); the derivatives in a and b by the
+  continued fraction in truncated Taylor arithmetic in (a, b), the same way.
 - gammasgn has no derivative (piecewise constant).
 
 Conventions at edges: logsumexp of a slice that is all -inf (or whose weighted
@@ -324,12 +325,202 @@ betaln = _define("betaln", _sc.betaln,
                  lambda ans, a, b: digamma(a) - digamma(a + b),
                  lambda ans, a, b: digamma(b) - digamma(a + b),
                  doc="scipy.special.betaln(a, b): log|B(a, b)|.")
+# ----- the incomplete beta function's derivatives in a and b ----------------------------------
+# Computed as the function is (Numerical Recipes' betai/betacf: the continued fraction, on
+# the side of x where it converges fast), in truncated Taylor arithmetic in (a, b): an
+# array c of shape (i+1, j+1, N) holds d^p/da^p d^q/db^q / (p! q!) at [p, q]. Two primitive
+# families are closed under differentiation, so every order works:
+#   betainc_d(a, b, x, i, j) = d^i/da^i d^j/db^j I_x(a, b)
+#   bdens_d(a, b, x, i, j)   = the same derivatives of the density x^(a-1)(1-x)^(b-1)/B(a, b)
+
+
+def _b_mul(p, q):
+    r = np.zeros(np.broadcast_shapes(p.shape, q.shape), dtype=np.result_type(p, q))
+    ni, nj = r.shape[:2]
+    for u in range(ni):
+        for v in range(nj):
+            r[u:, v:] += p[u, v] * q[:ni - u, :nj - v]
+    return r
+
+
+def _b_recip(q):
+    r = np.zeros_like(q)
+    r[0, 0] = 1 / q[0, 0]
+    ni, nj = q.shape[:2]
+    for u in range(ni):
+        for v in range(nj):
+            if u == v == 0:
+                continue
+            acc = 0.0
+            for u1 in range(u + 1):
+                for v1 in range(v + 1):
+                    if u1 or v1:
+                        acc = acc + q[u1, v1] * r[u - u1, v - v1]
+            r[u, v] = -r[0, 0] * acc
+    return r
+
+
+def _b_exp(h):
+    h0 = h[0, 0].copy()
+    rest = h.copy()
+    rest[0, 0] = 0
+    total = np.zeros_like(h)
+    total[0, 0] = 1
+    term = total.copy()
+    for m in range(1, h.shape[0] + h.shape[1] - 1):
+        term = _b_mul(term, rest) / m
+        total = total + term
+    return np.exp(h0) * total
+
+
+def _b_const(v, i, j):
+    c = np.zeros((i + 1, j + 1) + v.shape)
+    c[0, 0] = v
+    return c
+
+
+def _b_vars(a, b, i, j):
+    A, B = _b_const(a, i, j), _b_const(b, i, j)
+    if i:
+        A[1, 0] = 1
+    if j:
+        B[0, 1] = 1
+    return A, B
+
+
+def _b_log_density(a, b, x, i, j, shift):
+    """Taylor coefficients of (a - shift) log x + (b - shift) log(1 - x) - betaln(a, b)."""
+    h = _b_const((a - shift) * np.log(x) + (b - shift) * np.log1p(-x) - _sc.betaln(a, b), i, j)
+    fact = [float(np.prod(np.arange(1, n + 1))) for n in range(i + j + 1)]
+    for u in range(i + 1):
+        for v in range(j + 1):
+            n = u + v
+            if n == 0:
+                continue
+            # d^u/da^u d^v/db^v of gammaln(a + b) - gammaln(a) - gammaln(b)
+            d = _sc.polygamma(n - 1, a + b)
+            if v == 0:
+                d = d - _sc.polygamma(u - 1, a)
+            if u == 0:
+                d = d - _sc.polygamma(v - 1, b)
+            if (u, v) == (1, 0):
+                d = d + np.log(x)
+            if (u, v) == (0, 1):
+                d = d + np.log1p(-x)
+            h[u, v] = d / (fact[u] * fact[v])
+    return h
+
+
+def _b_cf(A, B, x):
+    """Numerical Recipes' betacf(a, b, x) on Taylor series A, B (x a plain array)."""
+    one = np.zeros_like(A)
+    one[0, 0] = 1
+    qab, qap, qam = A + B, A + one, A - one
+    c = one.copy()
+    d = _b_recip(one - _b_mul(qab, _b_recip(qap)) * x)
+    h = d.copy()
+    for m in range(1, 100000):
+        m2 = 2 * m
+        aa = _b_mul(m * (B - m * one) * x, _b_recip(_b_mul(qam + m2 * one, A + m2 * one)))
+        d = _b_recip(one + _b_mul(aa, d))
+        c = one + _b_mul(aa, _b_recip(c))
+        h = _b_mul(h, _b_mul(d, c))
+        aa = -_b_mul(_b_mul(A + m * one, qab + m * one) * x,
+                     _b_recip(_b_mul(A + m2 * one, qap + m2 * one)))
+        d = _b_recip(one + _b_mul(aa, d))
+        c = one + _b_mul(aa, _b_recip(c))
+        delta = _b_mul(d, c)
+        h = _b_mul(h, delta)
+        rest = delta.copy()
+        rest[0, 0] -= 1
+        if np.all(np.abs(rest) <= _EPS * (1 + np.abs(h))):
+            break
+    return h
+
+
+def _betainc_taylor(a, b, x, i, j):
+    """The [i, j] Taylor coefficient of I_x(a, b) (flat arrays, 0 < x < 1, a, b > 0)."""
+    out = np.empty(a.shape)
+    left = x < (a + 1) / (a + b + 2)
+    for side in (left, ~left):
+        if not side.any():
+            continue
+        aa, bb, xx = a[side], b[side], x[side]
+        bt = _b_exp(_b_log_density(aa, bb, xx, i, j, 0))  # x^a (1-x)^b / B(a, b)
+        A, B = _b_vars(aa, bb, i, j)
+        if side is left:
+            r = _b_mul(_b_mul(bt, _b_cf(A, B, xx)), _b_recip(A))
+        else:  # I_x(a, b) = 1 - I_{1-x}(b, a)
+            r = -_b_mul(_b_mul(bt, _b_cf(B, A, 1 - xx)), _b_recip(B))
+        out[side] = r[i, j]
+    return out
+
+
+def _b_flat(a, b, x):
+    a, b, x = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, b, x)))
+    return a, b, x, np.result_type(a, b, x)
+
+
+def _betainc_d_fun(a, b, x, i, j):
+    """d^i/da^i d^j/db^j of the regularized incomplete beta function I_x(a, b), i + j >= 1."""
+    a, b, x, dtype = _b_flat(a, b, x)
+    af, bf, xf = a.ravel(), b.ravel(), x.ravel()
+    res = np.full(af.shape, np.nan)
+    pos = (af > 0) & (bf > 0) & np.isfinite(af) & np.isfinite(bf)
+    res[pos & ((xf == 0) | (xf == 1))] = 0.0  # I is 0 (1) there for every a, b
+    ok = pos & (xf > 0) & (xf < 1)
+    if ok.any():
+        fact = float(np.prod(np.arange(1, i + 1)) * np.prod(np.arange(1, j + 1)))
+        res[ok] = _betainc_taylor(af[ok], bf[ok], xf[ok], i, j) * fact
+    return res.reshape(a.shape).astype(dtype, copy=False)
+
+
+def _bdens_d_fun(a, b, x, i, j):
+    """d^i/da^i d^j/db^j of the beta density x^(a-1) (1-x)^(b-1) / B(a, b), i + j >= 1."""
+    a, b, x, dtype = _b_flat(a, b, x)
+    fact = float(np.prod(np.arange(1, i + 1)) * np.prod(np.arange(1, j + 1)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = _b_exp(_b_log_density(a, b, x, i, j, 1))[i, j] * fact
+    # the density is 0 near every (a, b) at x = 0 for a > 1, at x = 1 for b > 1
+    e = np.where(((x == 0) & (a > 1)) | ((x == 1) & (b > 1)), 0.0, e)
+    return e.astype(dtype, copy=False)
+
+
+def _bdens(a, b, x, i, j):
+    if i == j == 0:
+        return exp(xlogy(a - 1, x) + xlog1py(b - 1, -x) - betaln(a, b))
+    return _bdens_d(a, b, x, i, j)
+
+
+def _bdens_dx(ans, a, b, x, i, j):
+    # d/dx of the density is density * ((a-1)/x - (b-1)/(1-x)); Leibniz in a and b
+    out = ((a - 1) / x - (b - 1) / (1 - x)) * ans
+    if i:
+        out = out + (i / x) * _bdens(a, b, x, i - 1, j)
+    if j:
+        out = out - (j / (1 - x)) * _bdens(a, b, x, i, j - 1)
+    return out
+
+
+_betainc_d = Primitive(_betainc_d_fun, "betainc_d", broadcasts=True)
+_bdens_d = Primitive(_bdens_d_fun, "beta_density_d", broadcasts=True)
+for _op, _dx in ((_betainc_d, lambda ans, a, b, x, i, j: _bdens(a, b, x, i, j)),
+                 (_bdens_d, _bdens_dx)):
+    _nxt = _betainc_d if _op is _betainc_d else _bdens_d
+    _rules = (lambda g, ans, a, b, x, i, j, n=_nxt: g * n(a, b, x, i + 1, j),
+              lambda g, ans, a, b, x, i, j, n=_nxt: g * n(a, b, x, i, j + 1),
+              lambda g, ans, a, b, x, i, j, dx=_dx: g * dx(ans, a, b, x, i, j), None, None)
+    _op.defvjp(*_rules)
+    _op.defjvp(*_rules)
+
 betainc = _define("betainc", _sc.betainc,
-                  _refusing("betainc", "a", "no closed form; autograd has none either"),
-                  _refusing("betainc", "b", "no closed form; autograd has none either"),
-                  lambda ans, a, b, x: exp(xlogy(a - 1, x) + xlog1py(b - 1, -x) - betaln(a, b)),
-                  doc="scipy.special.betainc(a, b, x): regularized incomplete beta function; "
-                      "differentiable in x only.")
+                  lambda ans, a, b, x: _betainc_d(a, b, x, 1, 0),
+                  lambda ans, a, b, x: _betainc_d(a, b, x, 0, 1),
+                  lambda ans, a, b, x: _bdens(a, b, x, 0, 0),
+                  doc="scipy.special.betainc(a, b, x): regularized incomplete beta function "
+                      "I_x(a, b); differentiable in a, b (continued fraction in Taylor "
+                      "arithmetic) and x.")
+
 
 # ----- error function and normal distribution ------------------------------------------------
 
