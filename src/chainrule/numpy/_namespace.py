@@ -130,7 +130,8 @@ def implementation(npfun):
         impl = dispatch.function_impl(npfun)
     if impl is None:
         return None
-    if isinstance(impl, Primitive) or impl in catalogue.IMPLS.values():
+    if isinstance(impl, Primitive) or getattr(impl, "packs", False) or \
+            impl in catalogue.IMPLS.values():
         return impl  # primitives and catalogue entries take NumPy's arguments already
     return packing(impl, npfun)
 

@@ -13,6 +13,7 @@ silently dropping the gradient.
 import numpy as np
 
 from ..tensor import Tensor
+from ._util import pack
 from . import catalogue
 from . import compare as C, elementwise as E, linalg as L, reduce as R, shape as S, ufuncs as U
 
@@ -68,20 +69,43 @@ NO_DERIVATIVE = CONSTANT_UFUNCS | _names(np, """
 CONSTANT_FUNCTIONS = NO_DERIVATIVE - CONSTANT_UFUNCS
 
 
-def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    return R.sum(a, axis, keepdims=keepdims)
+def _reduction(op, name, has_dtype):
+    """np.<name> on Tensors: NumPy's signature, lists of Tensors stacked, out= refused.
+
+    Called with only the array (the common case) it calls the primitive without
+    keyword arguments: the primitive's fast path (cnp.sum(t) costs what cr.sum(t) does).
+    """
+    def reduce(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+        if type(a) is not Tensor and isinstance(a, (list, tuple)):
+            a = pack(a)
+        if out is not None:
+            raise TypeError(f"np.{name}: out= is not supported on Tensors (a result is a new "
+                            f"vertex of the graph); write y = np.{name}(...) instead")
+        if keepdims:
+            r = op(a, axis, keepdims=True)
+        elif axis is None:
+            r = op(a)
+        else:
+            r = op(a, axis)
+        if dtype is not None and np.dtype(dtype) != r.dtype:
+            r = E.cast(r, np.dtype(dtype))
+        return r
+
+    if not has_dtype:
+        def reduce_(a, axis=None, out=None, keepdims=False, **kw):
+            return reduce(a, axis, None, out, keepdims)
+        reduce_.__name__ = reduce_.__qualname__ = name
+        reduce_.packs = True
+        return reduce_
+    reduce.__name__ = reduce.__qualname__ = name
+    reduce.packs = True  # takes lists of Tensors itself: chainrule.numpy hands it out as is
+    return reduce
 
 
-def _mean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    return R.mean(a, axis, keepdims=keepdims)
-
-
-def _max(a, axis=None, out=None, keepdims=False, **kw):
-    return R.max(a, axis, keepdims=keepdims)
-
-
-def _min(a, axis=None, out=None, keepdims=False, **kw):
-    return R.min(a, axis, keepdims=keepdims)
+_sum = _reduction(R.sum, "sum", True)
+_mean = _reduction(R.mean, "mean", True)
+_max = _reduction(R.max, "max", False)
+_min = _reduction(R.min, "min", False)
 
 
 def _where(condition, x=None, y=None):
