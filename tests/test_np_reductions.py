@@ -387,3 +387,15 @@ def test_forward_over_forward(name):
     if "zero" in name:
         x[1, 2] = 0.0
     forward_over_forward(FOF[name], x)
+
+
+@pytest.mark.skipif(not hasattr(np, "cumulative_sum"), reason="NumPy < 2.1")
+@pytest.mark.parametrize("shape,kw", [((), {}), ((4,), {}), ((2, 3), {"axis": 1}),
+                                      ((2, 3), {"axis": -2, "include_initial": True})])
+def test_cumulative_sum_and_prod(shape, kw):
+    x = arr(*shape)
+    for npf in (np.cumulative_sum, np.cumulative_prod):
+        np.testing.assert_allclose(on_tensors(npf, x, **kw), npf(x, **kw), rtol=1e-13)
+        check(lambda x: R[npf](x, **kw), x)
+    with pytest.raises(ValueError, match="axis must be specified"):
+        R[np.cumulative_sum](cr.tensor(arr(2, 2)))

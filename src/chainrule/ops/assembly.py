@@ -141,7 +141,7 @@ def _atleast_fn(nd, npfun):
     def impl(*arys):
         res = tuple(_atleast(nd, a) for a in arys)
         return res[0] if len(res) == 1 else res
-    impl.__name__ = npfun.__name__
+    impl.__name__ = impl.__qualname__ = npfun.__name__
     impl.__doc__ = f"np.{npfun.__name__}: views with at least {nd} dimension(s)."
     return _register(npfun)(impl)
 
@@ -231,7 +231,7 @@ def _split_fn(npfun, min_nd, axis_of):
             raise ValueError(f"np.{npfun.__name__} only works on arrays of {min_nd} or more "
                              f"dimensions, got shape {shape_of(a)}")
         return split.__wrapped__(a, indices_or_sections, axis_of(nd))
-    impl.__name__ = npfun.__name__
+    impl.__name__ = impl.__qualname__ = npfun.__name__
     impl.__doc__ = f"np.{npfun.__name__}: np.split along its axis."
     return _register(npfun)(impl)
 
@@ -662,7 +662,7 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, d
 def _constant_like(npfun):
     def impl(a, *args, **kw):
         return npfun(value(pack(a)), *args, **kw)
-    impl.__name__ = npfun.__name__
+    impl.__name__ = impl.__qualname__ = npfun.__name__
     impl.__doc__ = f"np.{npfun.__name__}: a new array of a's shape (no gradient)."
     return _register(npfun)(impl)
 

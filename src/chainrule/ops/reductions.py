@@ -35,7 +35,7 @@ from .assembly import _axis, moveaxis, sort
 from .compare import equal, isnan, logical_and, logical_not, logical_or
 from .elementwise import conj as _conj, maximum as _maximum, real as _real, where as _where
 from .reduce import _count, _keep, max as _max, mean as _mean, min as _min, sum as _sum
-from .shape import broadcast_to, getitem, reshape
+from .shape import broadcast_to, concatenate, getitem, reshape
 
 NUMPY_IMPLS = {}
 
@@ -230,7 +230,7 @@ def _scan(npfun, op, skip=None):
         if skip is not None:  # nancumsum / nancumprod: NaN read as the neutral element
             a = _where(isnan(a), value(a).dtype.type(skip), a)
         return op(a, None if axis is None else _axis(axis, len(shape_of(a))))
-    impl.__name__ = npfun.__name__
+    impl.__name__ = impl.__qualname__ = npfun.__name__
     impl.__doc__ = f"np.{npfun.__name__}: the running {'sum' if op is cumsum else 'product'}."
     return _register(npfun)(impl)
 
@@ -239,6 +239,37 @@ np_cumsum = _scan(np.cumsum, cumsum)
 np_cumprod = _scan(np.cumprod, cumprod)
 nancumsum = _scan(np.nancumsum, cumsum, 0)
 nancumprod = _scan(np.nancumprod, cumprod, 1)
+
+
+def _cumulative(npfun, op, initial):
+    def impl(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        x = pack(x)
+        name = f"np.{npfun.__name__}"
+        check_dtype(name, dtype, value(x).dtype)
+        nd = len(shape_of(x))
+        if axis is None:
+            if nd > 1:
+                raise ValueError(f"{name}: axis must be specified for an array of more than "
+                                 f"one dimension (got shape {shape_of(x)})")
+            axis = 0
+        ax = _axis(axis, max(nd, 1))
+        if nd == 0:
+            x = reshape(x, (1,))
+        r = op(x, ax)
+        if include_initial:
+            s = list(shape_of(r))
+            s[ax] = 1
+            r = concatenate([np.full(s, initial, dtype=value(r).dtype), r], ax)
+        return r
+    impl.__name__ = impl.__qualname__ = npfun.__name__
+    impl.__doc__ = f"np.{npfun.__name__}: the running {'sum' if op is cumsum else 'product'}" \
+                   f" (NumPy 2.1's array-API form, include_initial)."
+    return _register(npfun)(impl)
+
+
+if hasattr(np, "cumulative_sum"):
+    cumulative_sum = _cumulative(np.cumulative_sum, cumsum, 0)
+    cumulative_prod = _cumulative(np.cumulative_prod, cumprod, 1)
 
 
 # ----- variance and standard deviation ----------------------------------------------
@@ -326,7 +357,7 @@ def _moment(npfun, nan, root):
         if root:
             return std(a, axis, ddof=ddof, keepdims=bool(keepdims), nan=nan)
         return _var(a, axis, ddof, bool(keepdims), nan)
-    impl.__name__ = npfun.__name__
+    impl.__name__ = impl.__qualname__ = npfun.__name__
     impl.__doc__ = f"{name}: the {'standard deviation' if root else 'variance'}" \
                    f"{' ignoring NaN' if nan else ''} (ddof / correction)."
     return _register(npfun)(impl)
@@ -438,7 +469,7 @@ def _nanext(npfun, op, fill):
         allnan = equal(_sum(_where(isnan(a), _zero(a), _one(a)), axis,
                             keepdims=bool(keepdims)), 0)
         return _where(allnan, value(a).dtype.type(np.nan), r)
-    impl.__name__ = npfun.__name__
+    impl.__name__ = impl.__qualname__ = npfun.__name__
     impl.__doc__ = f"np.{npfun.__name__}: {op.name} skipping NaN entries."
     return _register(npfun)(impl)
 
