@@ -234,3 +234,18 @@ def test_torch_oracle(name, shape, kw, norm):
     # torch's gradient of a real loss in a complex input is dL/dRe + i dL/dIm, autograd's
     # (and chainrule's) dL/dRe - i dL/dIm
     np.testing.assert_allclose(ours, np.conj(tg.numpy()), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("f", [lambda x: F.irfft(F.rfft(x) * F.rfft(x), n=7),
+                               lambda x: real(F.ifft2(F.fft2(x) ** 2, s=(3, 2)))])
+def test_forward_over_forward(f):
+    """jvp of jvp: the second directional derivative, against a difference of first ones."""
+    x = _x((3, 4))
+    t = _x((3, 4), seed=1)
+
+    def d1(x):
+        return cr.jvp(f, (x,), (t,))[1]
+    second = cr.jvp(d1, (x,), (t,))[1]
+    h = 1e-5
+    np.testing.assert_allclose(second, (np.asarray(d1(x + h * t)) - np.asarray(d1(x - h * t)))
+                               / (2 * h), rtol=1e-6, atol=1e-8)

@@ -445,3 +445,24 @@ def test_bessel_complex(name, v):
     np.testing.assert_allclose(ours, g * (f(v, z + h) - f(v, z - h)) / (2 * h), rtol=1e-7)
     _, t = cr.jvp(lambda z: getattr(sp, name)(v, z), (z,), (g,))
     np.testing.assert_allclose(t, ours, rtol=1e-12)  # f'(z) g both ways (diagonal Jacobian)
+
+
+@pytest.mark.parametrize("f, args", [
+    (sp.gammaln, (np.array([0.7, 2.5]),)), (sp.erfinv, (np.array([0.3, -0.6]),)),
+    (lambda z: sp.iv(1.5, z), (np.array([0.7, 2.5]),)),
+    (sp.gammainc, (np.array([0.7, 2.5]), np.array([1.1, 3.0]))),
+    (sp.betainc, (np.array([0.7, 2.5]), np.array([1.5, 0.8]), np.array([0.3, 0.6]))),
+    (lambda a, b: sp.logsumexp(a, b=b), (np.array([0.3, -1.0, 2.0]), np.array([1.0, 2.0, 0.5]))),
+])
+def test_forward_over_forward(f, args):
+    """jvp of jvp: the second directional derivative, against a difference of first ones."""
+    rng = np.random.default_rng(3)
+    ts = tuple(rng.standard_normal(np.shape(a)) for a in args)
+
+    def d1(*p):
+        return cr.jvp(f, p, ts)[1]
+    second = cr.jvp(d1, args, ts)[1]
+    h = 1e-5
+    plus = np.asarray(d1(*[a + h * t for a, t in zip(args, ts)]))
+    minus = np.asarray(d1(*[a - h * t for a, t in zip(args, ts)]))
+    np.testing.assert_allclose(second, (plus - minus) / (2 * h), rtol=1e-6, atol=1e-9)

@@ -59,14 +59,6 @@ _SQRT_PI = float(np.sqrt(np.pi))
 _SQRT_2PI = float(np.sqrt(2 * np.pi))
 
 
-def _no_derivative(path, arg, why):
-    """A rule for an input that has no derivative: differentiating through it is an error."""
-    def rule(*args, **kw):
-        raise RuleError(f"scipy.special.{path}: no derivative with respect to {arg} ({why}); "
-                        f"give {arg} as a plain value (a NumPy array or t.detach()).")
-    return rule
-
-
 def _public(op, name, doc):
     """The exported function: SciPy's own on plain values; on Tensors ``op``, a nested list
     holding Tensors stacked first (SciPy would convert it with ``Tensor.__array__`` and cut
@@ -92,12 +84,12 @@ def _public(op, name, doc):
 
 
 def _define(name, fun, *derivs, doc=None):
-    """A broadcasting primitive ``name``: rule k is g * derivs[k](ans, *args) (None: a rule
-    given as is, e.g. one that refuses an order)."""
+    """A broadcasting primitive ``name`` whose rule for input k (VJP and JVP alike, the
+    Jacobian being diagonal) is g * derivs[k](ans, *args); a refusing rule is kept as is."""
     op = Primitive(fun, name, broadcasts=True)
     rules = []
     for d in derivs:
-        if d is None or getattr(d, "_refuses", False):
+        if getattr(d, "_refuses", False):
             rules.append(d)
         else:
             rules.append(lambda g, ans, *a, d=d: g * d(ans, *a))
@@ -107,9 +99,12 @@ def _define(name, fun, *derivs, doc=None):
 
 
 def _refusing(path, arg, why):
-    r = _no_derivative(path, arg, why)
-    r._refuses = True
-    return r
+    """The rule of an input without a derivative: differentiating through it is an error."""
+    def rule(*args, **kw):
+        raise RuleError(f"scipy.special.{path}: no derivative with respect to {arg} ({why}); "
+                        f"give {arg} as a plain value (a NumPy array or t.detach()).")
+    rule._refuses = True
+    return rule
 
 
 def _orderless(path):
@@ -158,6 +153,7 @@ def multigammaln(a, d):
     Differentiable in a: the derivative is sum_{j<d} digamma(a - j/2).
     """
     return _multigammaln(a, d)
+
 
 gammasgn = ConstantPrimitive(_sc.gammasgn, "gammasgn")
 gammasgn.__doc__ = "scipy.special.gammasgn: sign of Gamma(x) (no derivative)."
