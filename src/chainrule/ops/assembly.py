@@ -569,6 +569,92 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     return take_along_axis.__wrapped__(a, _argpartition(a, kth, axis=axis, kind=kind), axis)
 
 
+# ----- differences ------------------------------------------------------------------------
+@_register(np.diff)
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    """np.diff: the n-th discrete difference along an axis (prepend/append joined first)."""
+    a = pack(a)
+    if n == 0:
+        return a
+    if n < 0:
+        raise ValueError(f"np.diff: order must be non-negative but got {n}")
+    s = shape_of(a)
+    if not s:
+        raise ValueError("np.diff requires input that is at least one dimensional")
+    ax = _axis(axis, len(s))
+    parts = []
+    for extra in (prepend, a, append):
+        if extra is None:
+            continue
+        extra = pack(extra)
+        if not shape_of(extra):  # a scalar: one slice of a's shape
+            extra = broadcast_to(extra, s[:ax] + (1,) + s[ax + 1:])
+        parts.append(extra)
+    if len(parts) > 1:
+        a = concatenate(parts, ax)
+    for _ in range(n):
+        a = getitem(a, _along(ax, slice(1, None))) - getitem(a, _along(ax, slice(None, -1)))
+    return a
+
+
+def _gradient_weights(n, spacing, edge_order):
+    """NumPy's finite-difference weights along an axis of length n: {offset: weights (n,)}.
+
+    np.gradient is linear and banded (offsets -2..2), so applying it to the
+    five combs e_r (ones where i % 5 == r) reads every weight: row i of
+    gradient(e_r) is the weight of the one column j = i + o with j % 5 == r.
+    """
+    rows = np.arange(n)
+    w = {o: np.zeros(n) for o in range(-2, 3)}
+    for r in range(5):
+        comb = (rows % 5 == r).astype(float)
+        d = np.gradient(comb, *spacing, edge_order=edge_order)
+        for o in range(-2, 3):
+            hit = (rows + o) % 5 == r
+            w[o][hit] = d[hit]
+    for o in range(-2, 3):  # columns outside the axis carry no weight
+        w[o][(rows + o < 0) | (rows + o >= n)] = 0.0
+    return {o: v for o, v in w.items() if v.any()}
+
+
+@_register(np.gradient)
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """np.gradient: central differences inside, one-sided at the edges (NumPy's weights).
+
+    Differentiable in f (the spacings and coordinates are constants): each
+    output is a fixed weighted sum of at most five neighbours, with the exact
+    weights NumPy uses (read off np.gradient itself).
+    """
+    f = pack(f)
+    s = shape_of(f)
+    nd = len(s)
+    axes = _axes(axis, nd)
+    if len(varargs) == 0:
+        spacings = [()] * len(axes)
+    elif len(varargs) == 1 and np.ndim(value(varargs[0])) == 0:
+        spacings = [(value(varargs[0]),)] * len(axes)
+    elif len(varargs) == len(axes):
+        spacings = [(value(v),) for v in varargs]
+    else:
+        raise TypeError("np.gradient: invalid number of arguments")
+    outs = []
+    dt = value(f).dtype
+    for ax, sp in zip(axes, spacings):
+        n = s[ax]
+        if n < edge_order + 1:
+            raise ValueError("np.gradient: Shape of array too small to calculate a numerical "
+                             "gradient, at least (edge_order + 1) elements are required.")
+        idx = np.arange(n)
+        out = None
+        for o, w in _gradient_weights(n, sp, edge_order).items():
+            shape = (1,) * ax + (n,) + (1,) * (nd - ax - 1)
+            term = getitem(f, _along(ax, np.clip(idx + o, 0, n - 1))) * \
+                w.astype(dt).reshape(shape)
+            out = term if out is None else out + term
+        outs.append(out)
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
 # ----- building arrays -----------------------------------------------------------------
 @_register(np.linspace)
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
