@@ -57,8 +57,9 @@ def network(d, m, k, batch, number, repeat):
     builders = {"chainrule": peers.chainrule_step,
                 "chainrule .backward()": peers.chainrule_backward_step,
                 "hand NumPy": peers.numpy_step}
-    if hasattr(__import__("chainrule"), "jit"):
-        builders["chainrule jit"] = peers.chainrule_jit_step
+    builders["chainrule jit"] = peers.chainrule_jit_step
+    if have("numba"):
+        builders["chainrule jit numba"] = peers.chainrule_jit_numba_step
     if have("torch"):
         import torch
         torch.set_num_threads(1)
@@ -73,8 +74,9 @@ def network(d, m, k, batch, number, repeat):
 def rosen(repeat):
     x0 = peers.rosen_x0()
     builders = {"chainrule": peers.rosen_chainrule, "hand NumPy": peers.rosen_numpy}
-    if hasattr(__import__("chainrule"), "jit"):
-        builders["chainrule jit"] = peers.rosen_chainrule_jit
+    builders["chainrule jit"] = peers.rosen_chainrule_jit
+    if have("numba"):
+        builders["chainrule jit numba"] = peers.rosen_chainrule_jit_numba
     if have("torch"):
         builders["PyTorch eager"] = peers.rosen_torch
     if have("autograd"):
@@ -158,6 +160,43 @@ print((peak - base) / n)
 """
 
 
+COMPILE_CHILD = r"""
+import sys, time
+sys.path.insert(0, sys.argv[2])
+t0 = time.perf_counter()
+import numpy as np, chainrule as cr, peers
+backend = sys.argv[1]
+if backend == "numba":
+    import chainrule.jit_numba  # noqa: F401  (numba's own import is part of the cost)
+t1 = time.perf_counter()
+p, X, y = peers.make_data(64, 32, 10, 1)
+step = peers.chainrule_jit_step(p, X, y, backend=backend)
+t = time.perf_counter(); step(); net = time.perf_counter() - t
+rosen = peers.rosen_chainrule_jit(peers.rosen_x0(), backend=backend)
+t = time.perf_counter(); rosen(); ros = time.perf_counter() - t
+print(t1 - t0, net, ros)
+"""
+
+
+def compile_cost():
+    """Seconds for the first call (trace + compile) in a fresh process: the NumPy backend,
+    numba with an empty cache, and numba again with the cache the first one left."""
+    import tempfile
+    out = {}
+    here = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, CHAINRULE_CACHE=cache)
+        runs = [("numpy", "numpy")]
+        if have("numba"):
+            runs += [("numba", "numba, empty cache"), ("numba", "numba, cached")]
+        for backend, label in runs:
+            r = subprocess.run([sys.executable, "-c", COMPILE_CHILD, backend, here], env=env,
+                               capture_output=True, text=True, check=True)
+            imp, net, ros = map(float, r.stdout.split())
+            out[label] = {"import": imp, "64-32-10 step": net, "rosenbrock": ros}
+    return out
+
+
 def memory(n):
     out = {}
     for kind in ("floor", "chainrule"):
@@ -167,7 +206,10 @@ def memory(n):
     return out
 
 
-def report(title, results, unit, scale, ours=("chainrule", "chainrule jit", "chainrule .backward()")):
+OURS = ("chainrule", "chainrule jit", "chainrule jit numba", "chainrule .backward()")
+
+
+def report(title, results, unit, scale, ours=OURS):
     print(f"\n{title}")
     for name, t in results.items():
         print(f"  {name:24s} {t * scale:10.2f} {unit}")
@@ -181,12 +223,14 @@ def report(title, results, unit, scale, ours=("chainrule", "chainrule jit", "cha
 
 def summary(res):
     """The issue's table: one row per workload, one column per path, and the target ratios."""
-    cols = ["chainrule", "chainrule jit", "hand NumPy", "PyTorch eager", "HIPS autograd",
-            "JAX jit"]
+    cols = ["chainrule", "chainrule jit", "chainrule jit numba", "hand NumPy", "PyTorch eager",
+            "HIPS autograd", "JAX jit"]
     rows = [("64-32-10, batch 1", "notes' net 64-32-10, SGD batch 1, us/step", 1e6),
             ("784-256-10, batch 128", "784-256-10, batch 128, us/step", 1e6),
             ("rosenbrock", "gradient of 10-d Rosenbrock, NumPy in/out, us/call", 1e6),
             ("chain", "chain of tanh and *, 10 elements, us/op (record + backward)", 1e6)]
+    if not any(key in res for key, _, _ in rows):
+        return
     print("\n| workload | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for key, title, scale in rows:
@@ -195,9 +239,9 @@ def summary(res):
         r = res[key]
         cells = [f"{r[c] * scale:.1f}" if c in r else "-" for c in cols]
         if key == "chain" and "NumPy forward only" in r:
-            cells[2] = f"{r['NumPy forward only'] * scale:.2f} fwd only"
+            cells[3] = f"{r['NumPy forward only'] * scale:.2f} fwd only"
         print(f"| {title} | " + " | ".join(cells) + " |")
-    print("\nratios against the targets (best = the faster of chainrule and chainrule jit)")
+    print("\nratios against the targets (best = the fastest chainrule path)")
     for key, peer, goal, who in [
             ("64-32-10, batch 1", "hand NumPy", 1.0, "best"),
             ("64-32-10, batch 1", "JAX jit", 0.5, "best"),
@@ -211,14 +255,13 @@ def summary(res):
         r = res.get(key, {})
         if peer not in r:
             continue
-        t = (min(r.get("chainrule", np.inf), r.get("chainrule jit", np.inf))
-             if who == "best" else r["chainrule"])
+        t = (min(r.get(o, np.inf) for o in OURS) if who == "best" else r["chainrule"])
         ratio = t / r[peer]
         print(f"  {key:24s} {who:9s} / {peer:14s} {ratio:6.2f}x  (target <= {goal}x: "
               f"{'met' if ratio <= goal else 'MISSED'})")
 
 
-WORKLOADS = ("net1", "net128", "rosen", "callpath", "matmul", "chain", "memory")
+WORKLOADS = ("net1", "net128", "rosen", "callpath", "matmul", "compile", "chain", "memory")
 
 
 def main():
@@ -260,6 +303,13 @@ def main():
         print("\nthis core's float64 matmul (GFLOP/s)")
         for name, v in gf.items():
             print(f"  {name:32s} {v:8.1f}")
+    if "compile" in only:
+        res["compile"] = cc = compile_cost()
+        print("\nfirst call in a fresh process, seconds (trace + compile; import of chainrule"
+              " and, for numba, of numba)")
+        for label, v in cc.items():
+            print(f"  {label:20s} import {v['import']:6.2f}   64-32-10 step "
+                  f"{v['64-32-10 step']:6.2f}   rosenbrock {v['rosenbrock']:6.2f}")
     if "chain" in only:
         res["chain"] = chain(2000, 3 * rep)
         report("chain of tanh and *, 10 elements: record + backward per op",

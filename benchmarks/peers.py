@@ -71,17 +71,25 @@ def chainrule_step(params, X, y):
     return step
 
 
-def chainrule_jit_step(params, X, y):
+def chainrule_jit_step(params, X, y, backend="numpy"):
+    """The whole SGD step traced by cr.jit, update included (as JAX's jit step below)."""
     import chainrule as cr
-    p = {k: v.copy() for k, v in params.items()}
-    vg = cr.jit(cr.value_and_grad(chainrule_loss))
+    vg = cr.value_and_grad(chainrule_loss)
+
+    def sgd(p, X, y):
+        loss, g = vg(p, X, y)
+        return loss, {k: p[k] - LR * g[k] for k in p}
+    step_fn = cr.jit(sgd, backend=backend)
+    state = {"p": {k: v.copy() for k, v in params.items()}}
 
     def step():
-        loss, g = vg(p, X, y)
-        for k in p:
-            p[k] -= LR * g[k]
+        loss, state["p"] = step_fn(state["p"], X, y)
         return loss
     return step
+
+
+def chainrule_jit_numba_step(params, X, y):
+    return chainrule_jit_step(params, X, y, backend="numba")
 
 
 def chainrule_backward_step(params, X, y):
@@ -251,13 +259,17 @@ def rosen_chainrule(x0):
     return lambda: g(x0)
 
 
-def rosen_chainrule_jit(x0):
+def rosen_chainrule_jit(x0, backend="numpy"):
     import chainrule as cr
 
     def rosen(x):
         return cr.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    g = cr.jit(cr.grad(rosen))
+    g = cr.jit(cr.grad(rosen), backend=backend)
     return lambda: g(x0)
+
+
+def rosen_chainrule_jit_numba(x0):
+    return rosen_chainrule_jit(x0, backend="numba")
 
 
 def rosen_torch(x0):

@@ -296,3 +296,43 @@ def test_numba_backend_leaves_what_it_cannot_take_to_numpy():
     assert float(f(np.ones(2))) == 3.0
     assert f.backend_of(np.ones(2)) == "numpy"
     assert "outside" in f.program(np.ones(2)).numba_refused
+
+
+# ----- kept buffers (optional lever) --------------------------------------------------------
+def test_kept_buffers_never_reach_the_caller():
+    def sgd(p, X, y):
+        loss, g = cr.value_and_grad(mlp_loss)(p, X, y)
+        return loss, {k: p[k] - 0.1 * g[k] for k in p}
+    rng = np.random.default_rng(4)
+    params, X, y = make(rng)
+    f = cr.jit(sgd, optimize={"simplify", "in_place", "buffers"})
+    assert "into a kept array" in f.source(params, X, y)
+    l1, p1 = f(params, X, y)
+    snap = {k: a.copy() for k, a in p1.items()}
+    l2, p2 = f(p1, X, y)
+    for k in p1:
+        np.testing.assert_array_equal(p1[k], snap[k])  # the second call wrote elsewhere
+        assert not np.shares_memory(p1[k], p2[k])
+    assert_tree_close((l2, p2), sgd(p1, X, y))
+
+
+def test_kept_buffers_with_concurrent_calls():
+    import threading
+    f = cr.jit(cr.grad(lambda x: cr.sum(cr.tanh(x * 2.0) * x)),
+               optimize={"simplify", "in_place", "buffers"})
+    g = cr.grad(lambda x: cr.sum(cr.tanh(x * 2.0) * x))
+    xs = [np.random.default_rng(k).normal(size=50) for k in range(4)]
+    want = [g(x) for x in xs]
+    f(xs[0])
+    errors = []
+
+    def work(k):
+        for _ in range(200):
+            if not np.allclose(f(xs[k]), want[k], rtol=1e-12):
+                errors.append(k)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

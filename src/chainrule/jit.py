@@ -60,7 +60,9 @@ class jit:
             program with numba, extra ``chainrule[jit]``; a program numba cannot
             take is replayed with NumPy, see ``backend_of``).
         optimize: the passes to run: True (all), False (none), or a set out of
-            {"simplify", "in_place"} (for measuring what each buys).
+            {"simplify", "in_place", "buffers"} (for measuring what each buys;
+            "buffers", arrays kept from call to call for temporaries, is off by
+            default: benchmarks/levers.py measures no gain from it here).
     """
 
     def __init__(self, fun, max_cache=32, backend="numpy", optimize=True):
@@ -284,7 +286,7 @@ def _trace(fun, leaves, treedef, kwargs, backend="numpy", optimize=("simplify", 
     outs, out_def = flatten(out)
     replay, source, copies, nodes, out_refs = _compile(
         fun, inputs, vertices, outs, in_place="in_place" in optimize,
-        optimize="simplify" in optimize)
+        optimize="simplify" in optimize, buffers="buffers" in optimize)
     program = _Program(replay, source, dynamic, out_def, copies)
     if backend == "numba":
         from . import jit_numba  # numba loads only when asked for (it takes a second)
@@ -375,7 +377,23 @@ def _in_place(nodes, outs, ops):
     return plan
 
 
-def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True):
+def _buffers(nodes, outs, plan, ops):
+    """Indices of the nodes whose result can go to an array kept from call to call.
+
+    Ufunc and matmul results that are not outputs and whose array does not become
+    an output through a chain of in-place ops: the caller never sees them, so the
+    next call may write over them.
+    """
+    root = {}
+    for i, n in enumerate(nodes):
+        root[id(n)] = root[id(n.args[plan[i]])] if i in plan else i
+    handed = {root[id(o)] for o in outs if isinstance(o, passes.Node)}
+    return [i for i, n in enumerate(nodes)
+            if i not in plan and i not in handed and n.shape != () and not n.kw
+            and (_is_ufunc(n.fun) or n.op is ops.matmul)]
+
+
+def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True, buffers=False):
     """Straight-line Python source for the recorded vertices the outputs need.
 
     Returns (replay, source, copies, nodes, out_refs): ``copies`` are the output
@@ -389,6 +407,7 @@ def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True):
     else:
         nodes = passes.dead(nodes, out_refs)
     plan = _in_place(nodes, out_refs, ops) if in_place else {}
+    pooled = _buffers(nodes, out_refs, plan, ops) if buffers else []
 
     names = {}
     env = {"_asarray": np.asarray}
@@ -418,11 +437,14 @@ def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True):
             args = [ref(a) for a in n.args]
             if i in plan:  # write over the dead argument: no new array
                 args.append(args[plan[i]])
+            elif i in pooled:
+                args.append(f"B{pooled.index(i)}")
             call = f"{const(n.fun, 'f')}({', '.join(args)}"
             call += f", **{const(n.kw, 'k')})" if n.kw else ")"
         if n.shape == ():  # NumPy gives scalars for 0-d results; keep arrays
             call = f"_asarray({call})"
-        note = f"{n.name}, in place" if i in plan else n.name
+        note = (f"{n.name}, in place" if i in plan else
+                 f"{n.name}, into a kept array" if i in pooled else n.name)
         lines.append(f"    {target} = {call}  # {note}")
         names[id(n)] = target
     fresh = {id(n) for n in nodes if _is_ufunc(n.fun) or n.op in ops.fresh}
@@ -434,6 +456,13 @@ def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True):
             copies.add(k)  # a constant, an input, a view, or an array already handed out
         handed.add(id(o))
     name = getattr(fun, "__name__", "f").replace("(", "_").replace(")", "_")
+    if pooled:  # one set of kept arrays per concurrent call: a thread takes a set or makes one
+        shapes = [(nodes[i].shape, nodes[i].dtype) for i in pooled]
+        env["_pool"] = []
+        env["_new"] = lambda: [np.empty(s, d) for s, d in shapes]
+        lines.insert(0, "    _b = _pool.pop() if _pool else _new()\n    "
+                     + "".join(f"B{k}, " for k in range(len(pooled))) + "= _b")
+        lines.append("    _pool.append(_b)")
     src = (f"def replay({', '.join(f'x{k}' for k in range(len(inputs)))}):\n"
            + "\n".join(lines) + ("\n" if lines else "")
            + f"    return ({''.join(r + ', ' for r in out_names)})\n")
