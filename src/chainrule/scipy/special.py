@@ -52,7 +52,9 @@ __all__ = [
     "xlogy", "xlog1py", "entr", "rel_entr", "kl_div",
     "expm1", "log1p", "exp2", "exp10", "cbrt",
     "i0", "i1", "i0e", "i1e", "iv", "ive", "j0", "j1", "jn", "jv", "y0", "y1", "yn", "yv",
-    "k0", "k1", "kv",
+    "k0", "k1", "kv", "gammaincinv", "gammainccinv", "betaincinv", "betainccinv", "erfi",
+    "dawsn", "ndtri_exp", "loggamma", "softplus", "exp1", "expi", "expn", "wrightomega",
+    "owens_t", "zeta", "lambertw",
 ]
 
 _SQRT_PI = float(np.sqrt(np.pi))
@@ -518,6 +520,45 @@ betainc = _define("betainc", _sc.betainc,
                       "arithmetic) and x.")
 
 
+# ----- inverses of the incomplete gamma and beta functions -----------------------------------
+# Implicit differentiation of P(a, x) = y (and its kin) at x = ans: dx/dy = 1 / (dP/dx),
+# dx/da = -(dP/da) / (dP/dx), written with the primitives above so every order works.
+
+
+def _g_dens(a, x):
+    return _dens(a, x, 0)
+
+
+gammaincinv = _define("gammaincinv", _sc.gammaincinv,
+                      lambda ans, a, y: -_gammainc_da(a, ans, 1) / _g_dens(a, ans),
+                      lambda ans, a, y: 1 / _g_dens(a, ans),
+                      doc="scipy.special.gammaincinv(a, y): x with gammainc(a, x) = y; "
+                          "differentiable in a and y.")
+gammainccinv = _define("gammainccinv", _sc.gammainccinv,
+                       lambda ans, a, y: -_gammainc_da(a, ans, 1) / _g_dens(a, ans),
+                       lambda ans, a, y: -1 / _g_dens(a, ans),
+                       doc="scipy.special.gammainccinv(a, y): x with gammaincc(a, x) = y; "
+                           "differentiable in a and y.")
+
+
+def _b_dens(a, b, x):
+    return _bdens(a, b, x, 0, 0)
+
+
+betaincinv = _define("betaincinv", _sc.betaincinv,
+                     lambda ans, a, b, y: -_betainc_d(a, b, ans, 1, 0) / _b_dens(a, b, ans),
+                     lambda ans, a, b, y: -_betainc_d(a, b, ans, 0, 1) / _b_dens(a, b, ans),
+                     lambda ans, a, b, y: 1 / _b_dens(a, b, ans),
+                     doc="scipy.special.betaincinv(a, b, y): x with betainc(a, b, x) = y; "
+                         "differentiable in a, b and y.")
+betainccinv = _define("betainccinv", _sc.betainccinv,
+                      lambda ans, a, b, y: -_betainc_d(a, b, ans, 1, 0) / _b_dens(a, b, ans),
+                      lambda ans, a, b, y: -_betainc_d(a, b, ans, 0, 1) / _b_dens(a, b, ans),
+                      lambda ans, a, b, y: -1 / _b_dens(a, b, ans),
+                      doc="scipy.special.betainccinv(a, b, y): x with 1 - betainc(a, b, x) = "
+                          "y; differentiable in a, b and y.")
+
+
 # ----- error function and normal distribution ------------------------------------------------
 
 erf = _define("erf", _sc.erf, lambda ans, x: (2 / _SQRT_PI) * exp(-(x * x)),
@@ -613,6 +654,94 @@ kl_div = _define("kl_div", _sc.kl_div,
                  lambda ans, x, y: log(x / y),
                  lambda ans, x, y: 1 - x / y,
                  doc="scipy.special.kl_div: x log(x / y) - x + y for x, y > 0.")
+
+# ----- more functions with derivatives in special functions ----------------------------------
+
+erfi = _define("erfi", _sc.erfi, lambda ans, x: (2 / _SQRT_PI) * exp(x * x),
+               doc="scipy.special.erfi = -i erf(i x); derivative 2/sqrt(pi) exp(x^2).")
+dawsn = _define("dawsn", _sc.dawsn, lambda ans, x: 1 - 2 * (x * ans),
+                doc="scipy.special.dawsn: Dawson's integral; derivative 1 - 2 x dawsn(x).")
+ndtri_exp = _define("ndtri_exp", _sc.ndtri_exp,
+                    lambda ans, y: _SQRT_2PI * exp(y + 0.5 * (ans * ans)),
+                    doc="scipy.special.ndtri_exp(y) = ndtri(exp(y)), accurate for y << 0.")
+loggamma = _define("loggamma", _sc.loggamma, lambda ans, z: digamma(z),
+                   doc="scipy.special.loggamma: the principal branch of log Gamma (complex "
+                       "too); derivative digamma(z).")
+softplus = _define("softplus", _sc.softplus, lambda ans, x: expit(x),
+                   doc="scipy.special.softplus: log(1 + exp(x)); derivative expit(x).")
+exp1 = _define("exp1", _sc.exp1, lambda ans, x: -exp(-x) / x,
+               doc="scipy.special.exp1: the exponential integral E1; derivative -exp(-x)/x.")
+expi = _define("expi", _sc.expi, lambda ans, x: exp(x) / x,
+               doc="scipy.special.expi: the exponential integral Ei; derivative exp(x)/x.")
+
+
+def _expn_dx(ans, n, x):
+    # d/dx E_n = -E_{n-1} for n >= 1; E_0(x) = exp(-x)/x has derivative -E_0 (1 + 1/x)
+    nv = value(n)
+    if np.all(nv >= 1):
+        return -expn(n - 1, x)
+    return where(np.asarray(nv) >= 1, -expn(np.maximum(nv - 1, 0), x), -(ans * (1 + 1 / x)))
+
+
+expn = _define("expn", _sc.expn, _orderless("expn"), _expn_dx,
+               doc="scipy.special.expn(n, x): the generalized exponential integral E_n "
+                   "(differentiable in x).")
+wrightomega = _define("wrightomega", _sc.wrightomega, lambda ans, z: ans / (1 + ans),
+                      doc="scipy.special.wrightomega: the Wright omega function; derivative "
+                          "omega / (1 + omega).")
+owens_t = _define("owens_t", _sc.owens_t,
+                  lambda ans, h, a: (-0.5 / _SQRT_2PI) * exp(-0.5 * (h * h))
+                  * erf(a * h / float(np.sqrt(2))),
+                  lambda ans, h, a: exp(-0.5 * (h * h) * (1 + a * a)) / ((2 * np.pi) * (1 + a * a)),
+                  doc="scipy.special.owens_t(h, a): Owen's T function; differentiable in h "
+                      "and a.")
+
+
+def _zeta_fun(x, q):
+    return _sc.zeta(x, q)
+
+
+_zeta = _define("zeta", _zeta_fun,
+                _refusing("zeta", "x", "no closed form"),
+                lambda ans, x, q: -(x * _zeta(x + 1, q)),
+                doc="scipy.special.zeta(x, q): the Hurwitz zeta function; differentiable in q.")
+
+
+def zeta(x, q=None):
+    """scipy.special.zeta(x, q=None): Riemann (q None) or Hurwitz zeta; differentiable in q.
+
+    The derivative in q is -x zeta(x + 1, q); x has no derivative rule (a RuleError).
+    """
+    return _zeta(x, 1.0 if q is None else q)
+
+
+def _lambertw_fun(z, k=0, tol=1e-8):
+    return _sc.lambertw(z, k, tol)
+
+
+def _lambertw_rule(g, ans, z, k=0, tol=1e-8):
+    # W' = 1 / (exp(W) (1 + W)) (= W / (z (1 + W)) away from 0); the real part for a real z
+    return _match_real(z, g / (exp(ans) * (1 + ans)))
+
+
+def _match_real(z, g):
+    if value(z).dtype.kind != "c" and value(g).dtype.kind == "c":
+        return real(g)
+    return g
+
+
+_lambertw = Primitive(_lambertw_fun, "lambertw", broadcasts=True)
+_lambertw.defvjp(_lambertw_rule, None, None)
+_lambertw.defjvp(lambda t, ans, z, k=0, tol=1e-8: t / (exp(ans) * (1 + ans)), None, None)
+
+
+def lambertw(z, k=0, tol=1e-8):
+    """scipy.special.lambertw(z, k=0, tol=1e-8): branch k of the Lambert W function (complex).
+
+    Differentiable in z: W'(z) = 1 / (exp(W) (1 + W)); a real z gets a real gradient.
+    """
+    return _lambertw(pack(z), k, tol)
+
 
 # ----- Bessel functions -------------------------------------------------------------------------
 
