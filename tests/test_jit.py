@@ -336,3 +336,13 @@ def test_kept_buffers_with_concurrent_calls():
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_auto_backend_takes_numba_for_small_programs_only():
+    pytest.importorskip("numba")
+    f = cr.jit(cr.grad(rosen), backend="auto")
+    assert f.backend_of(np.ones(10)) == "numba"
+    import sys
+    big = np.ones(sys.modules["chainrule.jit"].AUTO_NUMBA_MAX + 1)  # cr.jit is the class
+    assert f.backend_of(big) == "numpy"
+    np.testing.assert_allclose(f(big), cr.grad(rosen)(big), rtol=1e-12)

@@ -27,6 +27,7 @@ Example:
     array([1.1815685 , 1.10532923])
 """
 import functools
+import importlib.util
 from collections import OrderedDict
 
 import numpy as np
@@ -56,9 +57,11 @@ class jit:
             as ``cr.value_and_grad(loss)``.
         max_cache: how many signatures to keep compiled (least recently used
             are dropped).
-        backend: "numpy" (replay NumPy calls) or "numba" (compile the whole
+        backend: "numpy" (replay NumPy calls), "numba" (compile the whole
             program with numba, extra ``chainrule[jit]``; a program numba cannot
-            take is replayed with NumPy, see ``backend_of``).
+            take is replayed with NumPy, see ``backend_of``), or "auto" (numba
+            where it is installed and every array has at most AUTO_NUMBA_MAX
+            elements, where it pays; NumPy otherwise).
         optimize: the passes to run: True (all), False (none), or a set out of
             {"simplify", "in_place", "buffers"} (for measuring what each buys;
             "buffers", arrays kept from call to call for temporaries, is off by
@@ -67,8 +70,9 @@ class jit:
 
     def __init__(self, fun, max_cache=32, backend="numpy", optimize=True):
         functools.update_wrapper(self, fun)
-        if backend not in ("numpy", "numba"):
-            raise ValueError(f"cr.jit: backend must be 'numpy' or 'numba', not {backend!r}")
+        if backend not in ("numpy", "numba", "auto"):
+            raise ValueError(f"cr.jit: backend must be 'numpy', 'numba' or 'auto', "
+                             f"not {backend!r}")
         self.fun = fun
         self.max_cache = max_cache
         self.backend = backend
@@ -288,10 +292,26 @@ def _trace(fun, leaves, treedef, kwargs, backend="numpy", optimize=("simplify", 
         fun, inputs, vertices, outs, in_place="in_place" in optimize,
         optimize="simplify" in optimize, buffers="buffers" in optimize)
     program = _Program(replay, source, dynamic, out_def, copies)
+    if backend == "auto":
+        largest = max([n.value.size if isinstance(n.value, np.ndarray) else 1
+                       for n in nodes], default=0)
+        if largest > AUTO_NUMBA_MAX or importlib.util.find_spec("numba") is None:
+            program.numba_refused = (f"backend='auto': arrays of {largest} elements"
+                                     if largest > AUTO_NUMBA_MAX else "numba is not installed")
+            return program
+        backend = "numba"
     if backend == "numba":
         from . import jit_numba  # numba loads only when asked for (it takes a second)
         jit_numba.attach(program, fun, inputs, nodes, out_refs, _ops)
     return program
+
+
+# backend="auto" compiles with numba only programs whose arrays are all this small:
+# numba saves the ~0.3 us of dispatch per NumPy call, but its elementwise loops call
+# libm per element where NumPy's are vectorised (np.tanh on 32768 float64: ~25 us in
+# NumPy); at batch 128 of 784-256-10 numba was 1.1x to 1.2x slower (benchmarks/levers.py),
+# at batch 1 and on the 10-d Rosenbrock 4x to 15x faster.
+AUTO_NUMBA_MAX = 4096
 
 
 class _Ops:
