@@ -19,7 +19,7 @@ import numpy
 import pytest
 
 import chainrule as cr
-from chainrule.ops import catalogue, dispatch
+from chainrule.ops import catalogue, dispatch, npextra
 from chainrule.primitive import ConstantPrimitive
 from chainrule.tensor import Tensor
 from fd import numeric_grad
@@ -61,6 +61,9 @@ SPECIAL = {
     numpy.isdtype: [numpy.float64, "real floating"],
     numpy.issubdtype: [numpy.float64, numpy.floating], numpy.typename: ["d"],
     numpy.unpackbits: [numpy.array([3], dtype=numpy.uint8)],
+    numpy.interp: [V, numpy.array([0.0, 0.5, 1.0]), V], numpy.compress: [[True, False, True], A],
+    numpy.extract: [A > 1, A], numpy.delete: [V, 1], numpy.polyval: [V, B],
+
 }
 
 # Functions whose differentiated argument NumPy does not dispatch on (np.full's
@@ -74,7 +77,7 @@ INT_PATTERNS = [[I3], [I3, I3], [3], [(2, 3)], [3, numpy.triu], [V, 1]]
 
 # Ufunc arguments per input count, inside every domain (arccosh needs > 1: a separate one).
 UFUNC_ARGS = {1: [V], 2: [V, V[::-1] + 0.1], 3: [V, V, V]}
-UFUNC_SPECIAL = {numpy.arccosh: [V + 1.0], numpy.ldexp: [V, I3], numpy.heaviside:
+UFUNC_SPECIAL = {numpy.matvec: [A, V], numpy.vecmat: [V, A], numpy.arccosh: [V + 1.0], numpy.ldexp: [V, I3], numpy.heaviside:
                  [V - 0.5, V], numpy.copysign: [V, V - 0.5]}
 
 # Declared functions no pattern fits (or whose check needs more than this generic walk).
@@ -174,7 +177,8 @@ def _scalar(out, ws):
 
 def _entries():
     table = {}
-    for f in list(dispatch.UFUNCS) + list(dispatch.FUNCTIONS) + list(catalogue.IMPLS):
+    for f in list(dispatch.UFUNCS) + list(dispatch.FUNCTIONS) + list(catalogue.IMPLS) + \
+            list(npextra.NUMPY_IMPLS):
         table[f] = "differentiable"
     for f in dispatch.NO_DERIVATIVE:
         table[f] = "no derivative"

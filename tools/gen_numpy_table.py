@@ -60,17 +60,16 @@ def _cell(text):
 
 
 def _conventions():
-    from chainrule.ops import catalogue
     conv = {}
-    for m in catalogue.MODULES if hasattr(catalogue, "MODULES") else _catalogue_modules():
+    for m in _catalogue_modules():
         for f, text in getattr(m, "CONVENTIONS", {}).items():
             conv[f] = text
     return conv
 
 
 def _catalogue_modules():
-    from chainrule.ops import assembly, fft, npla, products, reductions, ufuncs
-    return (ufuncs, reductions, assembly, products, npla, fft)
+    from chainrule.ops import assembly, fft, npextra, npla, products, reductions, ufuncs
+    return (ufuncs, reductions, assembly, products, npla, fft, npextra)
 
 
 def _numpy_section(modname, title):

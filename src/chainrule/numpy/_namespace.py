@@ -131,7 +131,7 @@ def implementation(npfun):
     if impl is None:
         return None
     if isinstance(impl, Primitive) or getattr(impl, "packs", False) or \
-            impl in catalogue.IMPLS.values():
+            getattr(impl, "numpy_function", None) is not None or impl in catalogue.IMPLS.values():
         return impl  # primitives and catalogue entries take NumPy's arguments already
     return packing(impl, npfun)
 

@@ -3,8 +3,8 @@ same vertices as ``cr.tanh(t)``, ``cr.sum(t)``.
 
 Lookup order: the core ops (``UFUNCS``, ``FUNCTIONS``), then the catalogue
 (``catalogue.IMPLS``: ufuncs, reductions, assembly, products, np.linalg,
-np.fft). For functions the catalogue comes first: its entries take NumPy's
-whole signature. Functions without a derivative (``NO_DERIVATIVE``:
+np.fft), then ``npextra`` (compositions: diff, convolve, interp, cov...). For
+functions the catalogue comes first: its entries take NumPy's whole signature. Functions without a derivative (``NO_DERIVATIVE``:
 comparisons, ``np.sign``, ``np.argmax``, ``np.isfinite``, ``np.shape``,
 ``np.zeros_like``...) run on the values and return plain arrays, as in HIPS
 autograd. Anything else is refused with the name of what to use, rather than
@@ -14,7 +14,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._util import pack
-from . import catalogue
+from . import catalogue, npextra
 from . import compare as C, elementwise as E, linalg as L, reduce as R, shape as S, ufuncs as U
 
 UFUNCS = {
@@ -151,13 +151,13 @@ def _values(x):
 
 def ufunc_impl(ufunc):
     """The implementation of a NumPy ufunc on Tensors, or None."""
-    op = UFUNCS.get(ufunc)
-    return op if op is not None else catalogue.IMPLS.get(ufunc)
+    op = UFUNCS.get(ufunc) or catalogue.IMPLS.get(ufunc)
+    return op if op is not None else npextra.NUMPY_IMPLS.get(ufunc)
 
 
 def function_impl(func):
     """The implementation of a NumPy function on Tensors, or None."""
-    op = catalogue.IMPLS.get(func)
+    op = catalogue.IMPLS.get(func) or npextra.NUMPY_IMPLS.get(func)
     return op if op is not None else FUNCTIONS.get(func)
 
 

@@ -1,0 +1,356 @@
+"""NumPy functions built from chainrule's operations: ediff1d, convolve, correlate, interp,
+meshgrid, trapezoid, polyval, cov, corrcoef, unstack, delete, compress, extract,
+vecdot/matvec/vecmat, matrix_transpose.
+
+Each is a composition of differentiable operations (slices, arithmetic, sums), so every
+order of derivative works in both modes without rules of its own, except the full 1-D
+convolution, a bilinear primitive whose rules are convolutions again. ``NUMPY_IMPLS``
+maps NumPy's callables to them; ops/dispatch.py consults it after the catalogue (a
+catalogue entry for the same function wins).
+
+Conventions: ``interp`` is differentiable in x (the slope of the segment, the right-hand
+segment's at a knot, 0 outside [xp[0], xp[-1]]) and in fp, not in xp (no derivative).
+"""
+import numpy as np
+
+from ..primitive import Primitive
+from ..tensor import Tensor
+from ._npapi import numpy_function
+from ._util import pack, shape_of, value
+from . import elementwise as E, reduce as R, shape as S
+
+NUMPY_IMPLS = {}
+
+
+def _register(npfun):
+    def deco(impl):
+        if npfun is None:
+            return impl
+        wrapped = numpy_function(npfun)(impl)
+        NUMPY_IMPLS[npfun] = wrapped
+        return wrapped
+    return deco
+
+
+def _nd(x):
+    return len(shape_of(x))
+
+
+def _axis(axis, nd, name):
+    axis = int(axis)
+    if not -nd <= axis < nd:
+        raise np.exceptions.AxisError(axis, nd, msg_prefix=name)
+    return axis % nd
+
+
+def _slice(x, axis, sl):
+    """x[..., sl, ...] with the slice on ``axis``."""
+    return S.getitem(x, (slice(None),) * axis + (sl,))
+
+
+# ----- differences ---------------------------------------------------------------------
+def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+    """np.diff's n-th discrete difference along axis (for trapezoid; np.diff itself is the
+    catalogue's)."""
+    a = pack(a)
+    nd = _nd(a)
+    if nd == 0:
+        raise ValueError("np.diff requires input that is at least one dimensional")
+    ax = _axis(axis, nd, "np.diff")
+    parts = []
+    for extra in (prepend, append):
+        if extra is np._NoValue:
+            parts.append(None)
+            continue
+        extra = pack(extra)
+        if _nd(extra) == 0:
+            shape = list(shape_of(a))
+            shape[ax] = 1
+            extra = S.broadcast_to(extra, tuple(shape))
+        parts.append(extra)
+    if parts[0] is not None or parts[1] is not None:
+        a = S.concatenate([p for p in (parts[0], a, parts[1]) if p is not None], ax)
+    if n < 0:
+        raise ValueError(f"np.diff: order must be non-negative but got {n}")
+    for _ in range(n):
+        a = _slice(a, ax, slice(1, None)) - _slice(a, ax, slice(None, -1))
+    return a
+
+
+@_register(np.ediff1d)
+def ediff1d(ary, to_end=None, to_begin=None):
+    """np.ediff1d: differences of the flattened array, with optional ends."""
+    a = S.reshape(pack(ary), (-1,))
+    d = _slice(a, 0, slice(1, None)) - _slice(a, 0, slice(None, -1))
+    parts = [d]
+    if to_begin is not None:
+        parts.insert(0, S.reshape(pack(to_begin), (-1,)))
+    if to_end is not None:
+        parts.append(S.reshape(pack(to_end), (-1,)))
+    return S.concatenate(parts, 0) if len(parts) > 1 else d
+
+
+# ----- convolution ---------------------------------------------------------------------
+def _full_fun(a, v):
+    return np.convolve(a, v, "full")
+
+
+conv_full = Primitive(_full_fun, "convolve_full")
+
+
+def _conv_vjp_a(g, ans, a, v):
+    # d out[n] / d a[m] = v[n - m]: correlate g with v, the 'valid' part of a full convolution
+    la, lv = shape_of(a)[0], shape_of(v)[0]
+    return S.getitem(conv_full(g, S.getitem(v, (slice(None, None, -1),))),
+                     (slice(lv - 1, lv - 1 + la),))
+
+
+def _conv_vjp_v(g, ans, a, v):
+    return _conv_vjp_a(g, ans, v, a)
+
+
+conv_full.defvjp(_conv_vjp_a, _conv_vjp_v)
+conv_full.defjvp(lambda t, ans, a, v: conv_full(t, v), lambda t, ans, a, v: conv_full(a, t))
+
+
+def _conv_mode(full, la, lv, mode):
+    n, m = max(la, lv), min(la, lv)
+    if mode == "full":
+        return full
+    if mode == "same":
+        s0 = (m - 1) // 2
+        return S.getitem(full, (slice(s0, s0 + n),))
+    if mode == "valid":
+        return S.getitem(full, (slice(m - 1, n),))
+    raise ValueError(f"np.convolve: mode must be 'full', 'same' or 'valid', got {mode!r}")
+
+
+def _check_1d(name, a, v):
+    if _nd(a) != 1 or _nd(v) != 1:
+        raise ValueError(f"{name}: both inputs must be one-dimensional, got shapes "
+                         f"{shape_of(a)} and {shape_of(v)}")
+    if shape_of(a)[0] == 0 or shape_of(v)[0] == 0:
+        raise ValueError(f"{name}: inputs cannot be empty")
+
+
+@_register(np.convolve)
+def convolve(a, v, mode="full"):
+    """np.convolve: the discrete linear convolution of two 1-D arrays ('full', 'same', 'valid')."""
+    a, v = pack(a), pack(v)
+    _check_1d("np.convolve", a, v)
+    return _conv_mode(conv_full(a, v), shape_of(a)[0], shape_of(v)[0], mode)
+
+
+@_register(np.correlate)
+def correlate(a, v, mode="valid"):
+    """np.correlate: cross-correlation of two 1-D arrays, convolve(a, conj(v[::-1]))."""
+    from .ufuncs import conj
+    a, v = pack(a), pack(v)
+    _check_1d("np.correlate", a, v)
+    vr = S.getitem(v, (slice(None, None, -1),))
+    if np.iscomplexobj(value(vr)):
+        vr = conj(vr)
+    return _conv_mode(conv_full(a, vr), shape_of(a)[0], shape_of(v)[0], mode)
+
+
+# ----- interpolation and integration -----------------------------------------------------
+@_register(np.interp)
+def interp(x, xp, fp, left=None, right=None, period=None):
+    """np.interp: piecewise-linear interpolation, differentiable in x and fp."""
+    if period is not None:
+        raise TypeError("np.interp on a Tensor: period= is not supported (no rule yet)")
+    x, fp = pack(x), pack(fp)
+    if type(xp) is Tensor or isinstance(xp, (list, tuple)) and _has_tensor(xp):
+        if type(xp) is Tensor and (xp.requires_grad or xp.tangent is not None):
+            raise TypeError("np.interp: no derivative in xp; pass it as plain values")
+    xpv = np.asarray(value(xp) if type(xp) is Tensor else xp, dtype=float)
+    xv = np.asarray(value(x))
+    n = xpv.shape[0]
+    # segment k covers [xp[k], xp[k+1]): the right-hand segment's slope at a knot
+    k = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, max(n - 2, 0))
+    if n == 1:
+        return S.broadcast_to(S.getitem(fp, (0,)), xv.shape)
+    x0, x1 = xpv[k], xpv[k + 1]
+    f0, f1 = S.getitem(fp, (k,)), S.getitem(fp, (k + 1,))
+    w = (x - x0) / (x1 - x0)
+    y = f0 + w * (f1 - f0)
+    lo = S.getitem(fp, (0,)) if left is None else left
+    hi = S.getitem(fp, (n - 1,)) if right is None else right
+    y = E.where(xv < xpv[0], lo, y)
+    return E.where(xv > xpv[-1], hi, y)
+
+
+def _has_tensor(xs):
+    return any(type(i) is Tensor or isinstance(i, (list, tuple)) and _has_tensor(i) for i in xs)
+
+
+@_register(getattr(np, "trapezoid", None))
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """np.trapezoid: the trapezoidal rule along axis."""
+    y = pack(y)
+    ax = _axis(axis, _nd(y), "np.trapezoid")
+    mid = (_slice(y, ax, slice(1, None)) + _slice(y, ax, slice(None, -1))) / 2.0
+    if x is None:
+        return R.sum(mid * dx, ax)
+    d = diff(pack(x), axis=-1 if _nd(pack(x)) == 1 else ax)
+    if _nd(d) == 1 and _nd(mid) > 1:
+        shape = [1] * _nd(mid)
+        shape[ax] = shape_of(d)[0]
+        d = S.reshape(d, tuple(shape))
+    return R.sum(mid * d, ax)
+
+
+@_register(np.polyval)
+def polyval(p, x):
+    """np.polyval: p[0] * x**(n-1) + ... + p[-1], by Horner's rule (differentiable in p and x)."""
+    p, x = pack(p), pack(x)
+    n = shape_of(p)[0]
+    if n == 0:
+        return E.multiply(x, 0.0)
+    y = S.getitem(p, (0,)) + E.multiply(x, 0.0)  # p[0], in x's shape
+    for i in range(1, n):
+        y = y * x + S.getitem(p, (i,))
+    return y
+
+
+# ----- statistics ------------------------------------------------------------------------
+@_register(np.cov)
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+        dtype=None):
+    """np.cov: covariance of the rows (variables) over the columns (observations)."""
+    if fweights is not None or aweights is not None:
+        raise TypeError("np.cov on a Tensor: fweights/aweights are not supported (no rule yet)")
+    from .ufuncs import conj
+    X = pack(m)
+    if _nd(X) == 1:
+        X = S.reshape(X, (1, -1))
+    if not rowvar and _nd(X) == 2:
+        X = S.transpose(X)
+    if y is not None:
+        Y = pack(y)
+        if _nd(Y) == 1:
+            Y = S.reshape(Y, (1, -1))
+        if not rowvar:
+            Y = S.transpose(Y)
+        X = S.concatenate([X, Y], 0)
+    n = shape_of(X)[1]
+    ddof = (0 if bias else 1) if ddof is None else ddof
+    Xc = X - R.mean(X, 1, keepdims=True)
+    C = Xc @ S.transpose(conj(Xc) if np.iscomplexobj(value(Xc)) else Xc) / float(n - ddof)
+    return S.squeeze(C) if shape_of(C) == (1, 1) else C
+
+
+@_register(np.corrcoef)
+def corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    """np.corrcoef: Pearson correlation coefficients (the covariance over the outer product
+    of the standard deviations)."""
+    C = cov(x, y, rowvar)
+    if _nd(C) == 0:
+        return C / C
+    d = E.sqrt(S.getitem(C, (np.arange(shape_of(C)[0]), np.arange(shape_of(C)[0]))))
+    return C / S.reshape(d, (-1, 1)) / S.reshape(d, (1, -1))
+
+
+# ----- arrays ----------------------------------------------------------------------------
+@_register(np.meshgrid)
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """np.meshgrid: coordinate arrays from 1-D coordinate vectors."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError("np.meshgrid: valid values for `indexing` are 'xy' and 'ij'.")
+    xs = [S.reshape(pack(x), (-1,)) for x in xi]
+    n = len(xs)
+    shapes = []
+    for i, x in enumerate(xs):
+        s = [1] * n
+        s[i] = shape_of(x)[0]
+        shapes.append(s)
+    if indexing == "xy" and n > 1:
+        for s in shapes:
+            s[0], s[1] = s[1], s[0]
+    out = [S.reshape(x, tuple(s)) for x, s in zip(xs, shapes)]
+    if not sparse:
+        full = tuple(int(np.max([s[k] for s in shapes])) for k in range(n))
+        out = [S.broadcast_to(o, full) for o in out]
+    return tuple(out)
+
+
+@_register(getattr(np, "unstack", None))
+def unstack(x, /, *, axis=0):
+    """np.unstack: the slices along axis, as a tuple."""
+    x = pack(x)
+    ax = _axis(axis, _nd(x), "np.unstack")
+    return tuple(_slice(x, ax, i) for i in range(shape_of(x)[ax]))
+
+
+@_register(np.delete)
+def delete(arr, obj, axis=None):
+    """np.delete: arr without the entries obj along axis (flattened if axis is None)."""
+    a = pack(arr)
+    if axis is None:
+        a, axis = S.reshape(a, (-1,)), 0
+    ax = _axis(axis, _nd(a), "np.delete")
+    n = shape_of(a)[ax]
+    keep = np.ones(n, bool)
+    keep[np.arange(n)[obj if not isinstance(obj, Tensor) else value(obj)]] = False
+    return _slice(a, ax, np.nonzero(keep)[0])
+
+
+@_register(np.compress)
+def compress(condition, a, axis=None, out=None):
+    """np.compress: the slices of a along axis where condition is true."""
+    a = pack(a)
+    if axis is None:
+        a, axis = S.reshape(a, (-1,)), 0
+    ax = _axis(axis, _nd(a), "np.compress")
+    idx = np.nonzero(np.asarray(value(condition)))[0]
+    return _slice(a, ax, idx)
+
+
+@_register(np.extract)
+def extract(condition, arr):
+    """np.extract: the entries of arr where condition is true (both flattened)."""
+    a = S.reshape(pack(arr), (-1,))
+    return S.getitem(a, (np.nonzero(np.ravel(np.asarray(value(condition))))[0],))
+
+
+@_register(getattr(np, "matrix_transpose", None))
+def matrix_transpose(x, /):
+    """np.matrix_transpose: swap the last two axes."""
+    x = pack(x)
+    if _nd(x) < 2:
+        raise ValueError("np.matrix_transpose: input array must be at least 2-dimensional")
+    return S.swapaxes_last(x)
+
+
+# ----- NumPy 2's vector ufuncs (called without keywords) ----------------------------------
+def _conj_if_complex(x):
+    from .ufuncs import conj
+    return conj(x) if np.iscomplexobj(value(x)) else x
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    """np.vecdot: sum(conj(x1) * x2) over the last axis."""
+    return R.sum(_conj_if_complex(pack(x1)) * pack(x2), axis)
+
+
+def matvec(x1, x2, /):
+    """np.matvec: matrix times vector over the last axes."""
+    return R.sum(pack(x1) * S.expand_dims(pack(x2), -2), -1)
+
+
+def vecmat(x1, x2, /):
+    """np.vecmat: conj(vector) times matrix over the last axes."""
+    return R.sum(S.expand_dims(_conj_if_complex(pack(x1)), -1) * pack(x2), -2)
+
+
+for _n, _f in (("vecdot", vecdot), ("matvec", matvec), ("vecmat", vecmat)):
+    _f.packs = True  # stacks lists itself: chainrule.numpy hands it out as is
+    if hasattr(np, _n):
+        NUMPY_IMPLS[getattr(np, _n)] = _f
+
+# For docs/numpy.md (tools/gen_numpy_table.py).
+CONVENTIONS = {
+    np.interp: "in x and fp, not xp; the right-hand segment's slope at a knot, 0 outside",
+    np.convolve: "1-D; every mode", np.correlate: "1-D; every mode; conj(v) for complex v",
+    np.cov: "no fweights/aweights on Tensors", np.delete: "no derivative in the indices",
+}
