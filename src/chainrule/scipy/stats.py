@@ -7,10 +7,10 @@ for poisson), written as compositions of chainrule operations and
 chainrule.scipy.special, so they are differentiable in x and in every
 parameter, to any order, in both modes, except where noted:
 
-- cdf/sf of gamma, chi2, beta and t are differentiable in x, loc and scale but
-  not in the shape parameters (a, b, df): those derivatives have no closed form
-  in special functions (autograd has none either); asking for them raises a
-  RuleError. poisson's k is a count: no derivative (its rules are in mu).
+- cdf/sf of gamma, chi2, beta and t are differentiable in their shape
+  parameters too (a, b, df: through chainrule.scipy.special's gammainc and
+  betainc, which autograd and PyTorch do not differentiate there).
+  poisson's k is a count: no derivative (its rules are in mu).
 - Numerically careful forms: norm.logcdf = log_ndtr(z), norm.logsf =
   log_ndtr(-z), logistic through log_expit, expon.logcdf = log(-expm1(-z)).
   Outside the support the log-density is -inf with gradient 0 (the formula is
@@ -25,13 +25,12 @@ import numpy as np
 import scipy.special as _sc
 import scipy.stats as _st
 
-from ..errors import RuleError, ShapeError
+from ..errors import ShapeError
 from ..ops import _util
-from ..ops.compare import greater_equal, less, less_equal, logical_and
+from ..ops.compare import equal, greater, greater_equal, less, less_equal, logical_and
 from ..ops.elementwise import abs as _abs, exp, log, where
 from ..ops.reduce import sum as _sum
 from ..ops.shape import concatenate, getitem, reshape, swapaxes_last
-from ..primitive import Primitive
 from ..tensor import Tensor
 from . import _refusing, passthrough
 from . import special as sp
@@ -184,20 +183,24 @@ class _Norm(_Distribution):
         return loc + scale * sp.ndtri(_util.pack(q))
 
 
-def _t_cdf_fun(df, z):
-    return _sc.stdtr(df, z)
+def _t_cdf(df, z):
+    """Student's t cdf from the regularized incomplete beta function, differentiable in z and df.
 
-
-def _t_cdf_df(g, ans, df, z):
-    raise RuleError("scipy.stats.t.cdf: no derivative with respect to df (no closed form; "
-                    "autograd has none either); give df as a plain value")
-
-
-# Student's t cdf as one primitive: its derivative in z is the density (a composition
-# through betainc would multiply an infinite by a zero derivative at z = 0).
-_t_cdf = Primitive(_t_cdf_fun, "scipy.stats.t.cdf", broadcasts=True)
-_t_cdf.defvjp(_t_cdf_df, lambda g, ans, df, z: g * exp(_T._logpdf(None, z, df)))
-_t_cdf.defjvp(_t_cdf_df, lambda t, ans, df, z: t * exp(_T._logpdf(None, z, df)))
+    P(0 < T < |z|) = I(1/2, df/2, z^2/(df + z^2)) / 2 where that ratio is small (computed
+    to full relative precision there), P(T > |z|) = I(df/2, 1/2, df/(df + z^2)) / 2 in
+    the tails. Every branch sees a safe argument where it is not used, and z = 0 (where
+    the beta function's derivative is infinite and z^2's is 0) is the line
+    1/2 + pdf(0) z, exact in value and in the first two derivatives.
+    """
+    zero = equal(z, 0.0)
+    zz = where(zero, 1.0, z) ** 2
+    x2 = zz / (df + zz)
+    small = less(x2, 0.5)
+    central = 0.5 * sp.betainc(0.5, 0.5 * df, where(small, x2, 0.25))
+    tail = 0.5 * sp.betainc(0.5 * df, 0.5, where(small, 0.75, df / (df + zz)))
+    upper = where(small, 0.5 - central, tail)          # P(T > |z|)
+    cdf = where(greater(z, 0.0), 1.0 - upper, upper)
+    return where(zero, 0.5 + exp(_T._logpdf(None, z, df)) * z, cdf)
 
 
 class _T(_Distribution):
