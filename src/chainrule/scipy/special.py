@@ -19,10 +19,15 @@ Which inputs are differentiated:
   continued fraction in truncated Taylor arithmetic in (a, b), the same way.
 - gammasgn has no derivative (piecewise constant).
 
-Conventions at edges: logsumexp of a slice that is all -inf (or whose weighted
-sum b * exp(a) is 0) is -inf and its gradient there is 0 (PyTorch's choice,
-the same as cr.logsumexp), not nan. xlogy(0, y) and xlog1py(0, y) are 0 for
-every y, and their derivative in y is 0 where x == 0.
+Conventions at edges (where they depart from PyTorch and autograd):
+- logsumexp of a slice that is all -inf (or whose weighted sum b * exp(a) is
+  0) is -inf, and its gradient there is 0, as cr.logsumexp's (PyTorch and
+  autograd give nan): no finite change of the entries moves it off -inf.
+- xlogy(0, y) and xlog1py(0, y) are 0 for every y, so their derivative in y is
+  0 where x == 0, also at y = 0 (PyTorch: nan); the derivative in x there is
+  log(y), -inf at y = 0 (PyTorch: 0).
+- rgamma's derivative -rgamma * digamma is nan at the zeros of 1/Gamma
+  (x = 0, -1, ...), as autograd's.
 
 Example:
     >>> import chainrule as cr, chainrule.scipy.special as sp
