@@ -249,3 +249,15 @@ def test_forward_over_forward(f):
     h = 1e-5
     np.testing.assert_allclose(second, (np.asarray(d1(x + h * t)) - np.asarray(d1(x - h * t)))
                                / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+def test_empty_other_axes_and_complex64():
+    for f, shape in [(F.fft, (0, 4)), (F.rfft, (0, 4)), (F.irfft, (0, 3)),
+                     (lambda x: F.fft2(x, axes=(0, 2)), (2, 0, 3))]:
+        x = np.zeros(shape)
+        g = cr.grad(lambda x: cr.sum(real(f(x))))(x)
+        assert g.shape == shape and g.dtype == np.float64
+    z = (_x((4,), True)).astype(np.complex64)
+    g = cr.vjp(F.fft, z)[1](np.ones(4, np.complex64))[0]
+    assert g.dtype == np.complex64
+    np.testing.assert_allclose(g, np.fft.fft(np.ones(4)), rtol=1e-6)
