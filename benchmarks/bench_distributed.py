@@ -10,7 +10,9 @@ Allreduce per step). Each rank runs one BLAS/OpenMP thread (set below, before Nu
 loads), so N ranks use N cores. Reported per rank count (median over --repeat runs,
 the runs of 1 and 2 ranks interleaved): examples per second, time per step, the time per
 step spent in the gradient Allreduce (waiting for the slower rank included), and the
-Allreduce of the same 1.6 MB buffer alone, after a barrier (the wire cost).
+Allreduce of the same 1.6 MB buffer alone, after a barrier (the wire cost). Then the
+ring-allreduce cost model of docs/distributed.md, fed with this machine's step times by
+local batch size, predicts the speed-up on 2 to 64 nodes of two cluster networks.
 """
 import os
 
@@ -73,6 +75,54 @@ def worker(steps: int) -> None:
         }))
 
 
+#: (alpha seconds per message, beta seconds per byte) of two cluster networks.
+NETWORKS = {"InfiniBand 100 Gb/s": (2e-6, 1 / 12.5e9), "10 Gb Ethernet": (30e-6, 1 / 1.25e9)}
+
+
+def step_costs(batches=(4, 8, 32, 128, 256), repeat=7, number=10) -> dict:
+    """One process's step time by local batch size (best of ``repeat``): the compute."""
+    import chainrule as cr
+
+    rng = np.random.default_rng(0)
+    model = cr.nn.MLP(SIZES, activation="tanh", seed=0)
+    opt = cr.optim.SGD(model.parameters(), lr=0.01)
+    out = {}
+    for b in batches:
+        X, y = rng.normal(size=(b, SIZES[0])), rng.integers(0, SIZES[-1], size=b)
+        best = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            for _ in range(number):
+                cr.nn.cross_entropy(model(X), y, reduction="sum").backward()
+                opt.step()
+                opt.zero_grad()
+            best = min(best, (time.perf_counter() - t) / number)
+        out[b] = best
+    return out
+
+
+def cost_model(costs: dict, gradient_bytes: int) -> None:
+    """Fit T(b) = T_fixed + b t_row and print the ring-allreduce model's speed-ups."""
+    b = np.array(sorted(costs), dtype=float)
+    t = np.array([costs[k] for k in sorted(costs)])
+    t_row, t_fixed = np.polyfit(b, t, 1)
+    print("step time by local batch (1 process, best of 7): "
+          + ", ".join(f"{int(k)}: {1e3 * costs[k]:.2f} ms" for k in sorted(costs)))
+    print(f"fit T(b) = {1e3 * t_fixed:.2f} ms + b x {1e6 * t_row:.1f} us")
+    n = gradient_bytes
+    for name, (alpha, beta) in NETWORKS.items():
+        for weak in (False, True):
+            cells = []
+            for p in (1, 2, 8, 16, 64):
+                local = GLOBAL_BATCH if weak else GLOBAL_BATCH / p
+                ring = 2 * (p - 1) * alpha + 2 * (p - 1) / p * n * beta
+                step = t_fixed + local * t_row + ring
+                one = t_fixed + (GLOBAL_BATCH * (p if weak else 1)) * t_row
+                cells.append(f"p={p}: {one / step:.1f}x ({1e3 * ring:.2f} ms)")
+            kind = "batch 256 per process" if weak else "global batch 256"
+            print(f"{name}, {kind}: " + "; ".join(cells))
+
+
 def launch(n: int, steps: int) -> dict:
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     if not os.access(mpiexec, os.X_OK):
@@ -110,6 +160,9 @@ def main() -> None:
               f"{rs[0]['gradient_bytes'] / 1e6:.2f} MB)")
     speedup = med[2]["examples_per_second"] / med[1]["examples_per_second"]
     print(f"2 ranks / 1 rank throughput: {speedup:.2f}x (target >= 1.6x)")
+    print("\nthe ring-allreduce model (docs/distributed.md): speed-up over 1 process "
+          "(Allreduce time)")
+    cost_model(step_costs(), runs[1][0]["gradient_bytes"])
 
 
 if __name__ == "__main__":
