@@ -224,6 +224,25 @@ def test_python_api_under_two_ranks():
     assert sorted(p.stdout.split("\n")[:2]) == ["OK rank 0", "OK rank 1"]
 
 
+HOOK = r"""
+import numpy as np
+from chainrule import distributed as dist
+if dist.rank() == 1:
+    raise ValueError("bad batch 7")
+dist.allreduce_sum([np.ones(3)])  # rank 0 waits here for a rank that will never come
+"""
+
+
+@needs_mpi
+def test_an_uncaught_exception_in_a_users_script_ends_the_job():
+    p = mpirun(2, ["-c", HOOK])
+    assert p.returncode == 1
+    assert "Traceback" in p.stderr  # the failing rank's traceback, then the one line
+    line = [ln for ln in p.stderr.splitlines() if ln.startswith("chainrule.distributed")]
+    assert line == ["chainrule.distributed: rank 1 of 2 failed (ValueError: bad batch 7); "
+                    "ending all 2 processes"], p.stderr
+
+
 FAULT = r"""
 import sys
 from chainrule import cli, distributed as dist
