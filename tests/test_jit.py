@@ -346,3 +346,47 @@ def test_auto_backend_takes_numba_for_small_programs_only():
     big = np.ones(sys.modules["chainrule.jit"].AUTO_NUMBA_MAX + 1)  # cr.jit is the class
     assert f.backend_of(big) == "numpy"
     np.testing.assert_allclose(f(big), cr.grad(rosen)(big), rtol=1e-12)
+
+
+# ----- donated arguments --------------------------------------------------------------------
+def sgd_step(p, X, y):
+    loss, g = cr.value_and_grad(mlp_loss)(p, X, y)
+    return loss, {k: p[k] - 0.1 * g[k] for k in p}
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_donated_parameters_take_the_new_values(keep):
+    rng = np.random.default_rng(5)
+    params, X, y = make(rng)
+    opt = {"simplify", "in_place"} | ({"buffers"} if keep else set())
+    f = cr.jit(sgd_step, donate_argnums=0, optimize=opt)
+    p = {k: v.copy() for k, v in params.items()}
+    X0 = X.copy()
+    for _ in range(3):
+        want = sgd_step({k: v.copy() for k, v in p.items()}, X, y)
+        ids = {k: id(v) for k, v in p.items()}
+        got = f(p, X, y)
+        assert_tree_close(got, want)
+        assert any(id(got[1][k]) == ids[k] for k in p)  # written into the donated arrays
+        p = got[1]
+    np.testing.assert_array_equal(X, X0)  # not donated: never written
+
+
+def test_donated_views_shared_and_read_only_arrays_are_copied_first():
+    rng = np.random.default_rng(6)
+    params, X, y = make(rng)
+    f = cr.jit(sgd_step, donate_argnums=0)
+    big = rng.normal(size=(10, 10))
+    p = {k: v.copy() for k, v in params.items()}
+    p["W"] = big[:params["W"].shape[0], :params["W"].shape[1]]  # a view of the caller's array
+    p["W"][...] = params["W"]
+    p["b"].flags.writeable = False
+    want = sgd_step({k: v.copy() for k, v in p.items()}, X, y)
+    snap = big.copy(), p["b"].copy()
+    assert_tree_close(f(p, X, y), want)
+    np.testing.assert_array_equal(big, snap[0])
+    np.testing.assert_array_equal(p["b"], snap[1])
+    shared = rng.normal(size=params["b"].shape)  # b and gamma overlap: (4,) and its (3,) head
+    r = dict(params, b=shared, gamma=shared[:3])
+    want = sgd_step({k: v.copy() for k, v in r.items()}, X, y)
+    assert_tree_close(f(r, X, y), want)  # two donated arrays sharing memory: copied
