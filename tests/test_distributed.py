@@ -354,3 +354,15 @@ def test_ctrl_c_to_mpiexec_ends_every_rank(tmp_path):
     assert p.returncode == 130
     assert "interrupted" in one_error_line(err)
     _no_run_folder(tmp_path, out)
+
+
+@needs_mpi
+def test_a_launcher_whose_processes_cannot_see_each_other_is_refused(tmp_path):
+    # PMI_SIZE=2 without hydra's PMI connection: MPI starts as a singleton, so the two
+    # "ranks" would each train alone and both write; refuse instead
+    p = subprocess.run([sys.executable, *train_argv(make_csv(tmp_path), tmp_path / "r")],
+                       capture_output=True, text=True, env=_env(PMI_SIZE="2", PMI_RANK="0"),
+                       timeout=60)
+    assert p.returncode == 2
+    assert "launcher started 2 processes but MPI sees only this one" in one_error_line(p.stderr)
+    assert not (tmp_path / "r").exists()

@@ -88,6 +88,11 @@ class _World:
                 f"this process was started by an MPI launcher with {n} processes, but "
                 f"mpi4py cannot be imported ({e}); install it with {INSTALL_HINT}") from None
         comm = MPI.COMM_WORLD
+        if n > 1 and comm.Get_size() == 1:  # each would train alone and write its own run
+            raise DistributedError(
+                f"the launcher started {n} processes but MPI sees only this one: the "
+                "launcher and mpi4py's MPI do not match (use the mpiexec next to mpi4py's "
+                "MPI, or srun --mpi=pmi2 / pmix with an mpi4py built for the site's MPI)")
         if comm.Get_size() > 1:
             self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
             self.MPI = MPI
