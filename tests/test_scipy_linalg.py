@@ -239,3 +239,26 @@ def test_passthrough():
 def test_all_names_exist():
     for name in L.__all__:
         assert callable(getattr(L, name)), name
+
+
+def _complex(*shape, seed=20):
+    r = _rng(seed)
+    return r.standard_normal(shape) + 1j * r.standard_normal(shape)
+
+
+@pytest.mark.parametrize("name", ["expm", "solve_sylvester", "sqrtm", "solve_triangular"])
+def test_complex_holomorphic(name):
+    # autograd's convention: VJPs without conjugation (npcheck checks both real directions)
+    cases = {
+        "expm": (L.expm, (0.5 * _complex(3, 3),)),
+        "solve_sylvester": (L.solve_sylvester, (_complex(2, 2) + 3 * np.eye(2),
+                                                _complex(2, 2, seed=21) + 2 * np.eye(2),
+                                                _complex(2, 2, seed=22))),
+        "sqrtm": (L.sqrtm, (0.3 * _complex(2, 2) + 2 * np.eye(2),)),
+        "solve_triangular": (lambda a, b: L.solve_triangular(a, b, trans=1, lower=True),
+                             (np.tril(_complex(3, 3)) + 3 * np.eye(3), _complex(3, 2, seed=23))),
+    }
+    f, args = cases[name]
+    check(f, *args)
+    np.testing.assert_allclose(f(*args), getattr(sla, name)(*args) if name != "solve_triangular"
+                               else sla.solve_triangular(*args, trans=1, lower=True), rtol=1e-10)

@@ -121,3 +121,14 @@ def test_passthrough_and_all():
         S.lfilter(np.ones(2), np.ones(1), cr.tensor(np.ones(3), requires_grad=True))
     for name in S.__all__:
         assert callable(getattr(S, name)), name
+
+
+@pytest.mark.parametrize("name,mode", [("convolve", "same"), ("correlate", "valid"),
+                                       ("correlate", "full")])
+def test_complex_holomorphic(name, mode):
+    r = np.random.default_rng(9)
+    a = r.standard_normal(5) + 1j * r.standard_normal(5)
+    b = r.standard_normal(3) + 1j * r.standard_normal(3)
+    np.testing.assert_allclose(getattr(S, name)(a, b, mode), getattr(ss, name)(a, b, mode),
+                               atol=1e-12)
+    check(lambda a, b: getattr(S, name)(a, b, mode), a, b)
