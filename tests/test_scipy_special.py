@@ -525,3 +525,46 @@ def test_more_complex(name):
     ours = cr.vjp(getattr(sp, name), z)[1](g)[0]
     h = 1e-6
     np.testing.assert_allclose(ours, g * (f(z + h) - f(z - h)) / (2 * h), rtol=1e-7)
+
+
+def test_fuzz_logsumexp():
+    """Random shapes, axes, keepdims and broadcast weights b (hypothesis, seeded): values equal
+    SciPy's, derivatives in a and b agree with central differences."""
+    import os
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    @st.composite
+    def case(draw):
+        ndim = draw(st.integers(0, 3))
+        shape = tuple(draw(st.lists(st.integers(1, 3), min_size=ndim, max_size=ndim)))
+        axis = None
+        if ndim and draw(st.booleans()):
+            axis = tuple(draw(st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim)))
+            if len({a % ndim for a in axis}) != len(axis):
+                hypothesis.reject()  # a repeated axis: NumPy refuses it too
+        bshape = None
+        if draw(st.booleans()):  # b broadcasts against a: a suffix of a's shape, some 1s
+            k = draw(st.integers(0, ndim))
+            bshape = tuple(1 if draw(st.booleans()) else s for s in shape[ndim - k:])
+        return shape, axis, draw(st.booleans()), bshape
+
+    @hypothesis.settings(max_examples=int(os.environ.get("CHAINRULE_FUZZ_EXAMPLES", 20)),
+                         derandomize=True, deadline=None, database=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(case())
+    def run(c):
+        shape, axis, keepdims, bshape = c
+        a = _points(shape, -2, 2, 1)
+        if bshape is None:
+            np.testing.assert_allclose(np.asarray(sp.logsumexp(a, axis=axis, keepdims=keepdims)),
+                                       sc.logsumexp(a, axis=axis, keepdims=keepdims))
+            check(lambda a: sp.logsumexp(a, axis=axis, keepdims=keepdims), a, order=1)
+            return
+        b = _points(bshape, 0.5, 2, 2)
+        np.testing.assert_allclose(
+            np.asarray(sp.logsumexp(a, axis=axis, b=b, keepdims=keepdims)),
+            sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims))
+        check(lambda a, b: sp.logsumexp(a, axis=axis, b=b, keepdims=keepdims), a, b, order=1)
+
+    run()
