@@ -480,3 +480,23 @@ def test_numpy2_aliases():
     for name in ("svdvals", "vector_norm", "matrix_norm", "trace", "diagonal", "outer",
                  "cross", "vecdot", "tensordot", "matmul", "matrix_transpose", "inv", "eigh"):
         assert getattr(np.linalg, name) in L.NUMPY_IMPLS
+
+
+@pytest.mark.parametrize("sa,sb", [((5, 3), (5,)), ((5, 3), (5, 2)), ((3, 3), (3,)),
+                                   ((2, 4), (2,))])
+def test_lstsq(sa, sb):
+    a, b = rand(*sa), rand(*sb)
+    ours = L.lstsq(cr.tensor(a), cr.tensor(b))
+    ref = np.linalg.lstsq(a, b)
+    for mine, theirs in zip(ours, ref):
+        np.testing.assert_allclose(np.asarray(mine), theirs, rtol=1e-10, atol=1e-12)
+    check(lambda x, y: L.lstsq(x, y)[0], a, b)
+    if sa[0] > sa[1]:
+        check(lambda x, y: L.lstsq(x, y)[1], a, b)
+
+
+@pytest.mark.parametrize("p", [None, 2, -2, "fro", "nuc", 1, -1, np.inf, -np.inf])
+def test_cond(p):
+    a = wc(3, 2)
+    np.testing.assert_allclose(L.cond(cr.tensor(a), p), np.linalg.cond(a, p), rtol=1e-10)
+    check(lambda x: L.cond(x, p), a, order=1 if p in (1, -1, np.inf, -np.inf) else 2)

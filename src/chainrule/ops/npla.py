@@ -804,6 +804,38 @@ def tensorsolve(a, b, axes=None):
     return reshape(x, xshape)
 
 
+def lstsq(a, b, rcond=None):
+    """np.linalg.lstsq: (x, residuals, rank, s); x = pinv(a) b, differentiable where the
+    rank does not change; rank has no gradient."""
+    a, b = pack(a), pack(b)
+    m, n = shape_of(a)
+    sv = np.linalg.svd(value(a), compute_uv=False)
+    if rcond is None:
+        rcond = np.finfo(_dtype(a)).eps * max(m, n)
+    rank = int(np.sum(sv > rcond * sv[0])) if sv.size else 0
+    x = matmul(_pinv_p(a, rcond=rcond, hermitian=False), b)
+    if rank < n or m <= n:
+        resid = np.empty((0,), dtype=np.real(np.zeros((), _dtype(x))).dtype)
+    else:
+        r = subtract(b, matmul(a, x))
+        resid = _sum(multiply(r, r), 0)
+        if len(shape_of(b)) == 1:
+            resid = reshape(resid, (1,))
+    return x, resid, rank, svdvals(a)
+
+
+def cond(x, p=None):
+    """np.linalg.cond: sigma_max / sigma_min for p None, 2 (-2 inverts), else
+    norm(x, p) * norm(inv(x), p)."""
+    x = pack(x)
+    if p is None or p in (2, -2):
+        s = svdvals(x)
+        big, small = getitem(s, (Ellipsis, 0)), getitem(s, (Ellipsis, -1))
+        return divide(big, small) if p != -2 else divide(small, big)
+    nd = len(shape_of(x))
+    return multiply(norm(x, p, axis=(nd - 2, nd - 1)), norm(inv(x), p, axis=(nd - 2, nd - 1)))
+
+
 def _diagonal_last(x, offset=0):
     if offset > 0:
         x = getitem(x, (Ellipsis, slice(offset, None)))
@@ -871,6 +903,7 @@ NUMPY_IMPLS = {
     np.linalg.eigvals: eigvals, np.linalg.svd: svd, np.linalg.qr: qr,
     np.linalg.matrix_power: matrix_power, np.linalg.multi_dot: multi_dot,
     np.linalg.tensorinv: tensorinv, np.linalg.tensorsolve: tensorsolve,
+    np.linalg.lstsq: lstsq, np.linalg.cond: cond,
 }
 for _name, _impl in [("svdvals", svdvals), ("vector_norm", vector_norm),
                      ("matrix_norm", matrix_norm), ("diagonal", la_diagonal),
