@@ -175,17 +175,33 @@ def test_cholesky(lower):
     a = _spd(3)
     np.testing.assert_allclose(L.cholesky(a, lower=lower), sla.cholesky(a, lower=lower),
                                rtol=1e-12)
-    check(lambda a: L.cholesky((a + a.T) / 2, lower=lower), a)
+    # SciPy reads one triangle only (the upper one by default): so do the value and the rule
+    skew = a + np.triu(np.ones((3, 3)), 1) if lower else a + np.tril(np.ones((3, 3)), -1)
+    np.testing.assert_allclose(L.cholesky(skew, lower=lower), sla.cholesky(skew, lower=lower),
+                               rtol=1e-12)
+    check(lambda a: L.cholesky(a, lower=lower), a, order=2 if lower else 1)
+    g = cr.grad(lambda a: cr.sum(L.cholesky(a, lower=lower)))(a)
+    assert np.all((np.triu(g, 1) if lower else np.tril(g, -1)) == 0)
 
 
 def test_cholesky_torch():
     torch = pytest.importorskip("torch")
     a, c = _spd(4, seed=3), np.tril(_rng(14).standard_normal((4, 4)))
     ta = torch.tensor(a, requires_grad=True)
-    (torch.linalg.cholesky(ta) * torch.tensor(c)).sum().backward()
-    g = cr.grad(lambda a: cr.sum(L.cholesky(a, lower=True) * c))(a)
+    (torch.linalg.cholesky((ta + ta.mT) / 2) * torch.tensor(c)).sum().backward()
+    g = cr.grad(lambda a: cr.sum(L.cholesky((a + a.T) / 2, lower=True) * c))(a)
     np.testing.assert_allclose(g, ta.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(g, g.T)   # symmetric, as documented
+
+
+def test_private_cholesky_is_symmetric():
+    # the factor multivariate_normal uses: PyTorch's convention, a symmetric gradient
+    torch = pytest.importorskip("torch")
+    a, c = _spd(4, seed=3), np.tril(_rng(14).standard_normal((4, 4)))
+    ta = torch.tensor(a, requires_grad=True)
+    (torch.linalg.cholesky(ta) * torch.tensor(c)).sum().backward()
+    g = cr.grad(lambda a: cr.sum(L._cholesky(a) * c))(a)
+    np.testing.assert_allclose(g, ta.grad.numpy(), rtol=1e-10, atol=1e-12)
+    check(lambda a: L._cholesky((a + a.T) / 2), a, order=1)
 
 
 @pytest.mark.parametrize("lower", [True, False])

@@ -16,8 +16,10 @@ order, both modes).
   returns huge or non-finite values there, as the true derivative is.
 - expm: the Frechet derivative L(A, E) is the top-right block of
   expm([[A, E], [0, A]]); the VJP is L(A^T, G).
-- cholesky: A = L L^T read as a function of the symmetric part of A (as in
-  PyTorch and HIPS autograd), so the gradient is a symmetric matrix.
+- cholesky, cho_factor: np.linalg.cholesky's rule, reading one triangle as
+  SciPy does. (``_cholesky`` here, used by stats.multivariate_normal, reads A as
+  a function of its symmetric part, as PyTorch and HIPS autograd do: the
+  gradient in a covariance is then a symmetric matrix.)
 
 Complex inputs follow autograd's convention (no conjugation in VJP rules).
 """
@@ -256,8 +258,9 @@ _cholesky.defjvp(_chol_jvp)
 def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
     """scipy.linalg.cholesky: the upper factor U (a = U^T U), or with lower=True L (a = L L^T).
 
-    Differentiated as a function of the symmetric part of ``a`` (gradients are
-    symmetric, as in PyTorch and HIPS autograd). Real matrices only.
+    As in SciPy, only one triangle of ``a`` is read (the upper one, or the lower
+    one with lower=True), and only that triangle gets a gradient: this is
+    np.linalg.cholesky's rule (chainrule.numpy.linalg). Real matrices only.
 
     Example:
         >>> import numpy as np, chainrule as cr
@@ -271,7 +274,12 @@ def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
         raise TypeError("scipy.linalg.cholesky: complex matrices are not supported by "
                         "chainrule's rule (the factor of a Hermitian matrix is not "
                         "holomorphic); use a real symmetric positive definite matrix")
-    low = _cholesky(a)
+    from ..ops import npla
+    impl = getattr(npla, "NUMPY_IMPLS", {}).get(np.linalg.cholesky)
+    if impl is not None:
+        return impl(a, upper=not lower)
+    # without np.linalg's rule: this module's (symmetric-part convention)
+    low = _cholesky(a if lower else swapaxes_last(a))
     return low if lower else swapaxes_last(low)
 
 
@@ -291,9 +299,9 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
         >>> import numpy as np, chainrule as cr
         >>> from chainrule.scipy.linalg import cho_factor, cho_solve
         >>> f = lambda a: cr.sum(cho_solve(cho_factor(a), np.ones(2)))
-        >>> np.round(cr.grad(f)(2.0 * np.eye(2)), 6)
-        array([[-0.25, -0.25],
-               [-0.25, -0.25]])
+        >>> cr.grad(f)(2.0 * np.eye(2)) + 0.0   # cho_factor reads the upper triangle, as SciPy
+        array([[-0.25, -0.5 ],
+               [ 0.  , -0.25]])
     """
     if not isinstance(c_and_lower, tuple) or len(c_and_lower) != 2:
         raise TypeError("scipy.linalg.cho_solve: the first argument must be the pair (c, lower) "
