@@ -236,10 +236,19 @@ def test_aliases_differentiate_when_np_linalg_has_rules():
     from chainrule.ops import npla
     if np.linalg.inv not in getattr(npla, "NUMPY_IMPLS", {}):
         pytest.skip("np.linalg.inv has no rule yet (chainrule.ops.npla)")
-    a = _spd(3)
+    a, b = _spd(3), np.ones(3)
+    ia = np.linalg.inv(a)
     np.testing.assert_allclose(cr.grad(lambda a: cr.sum(L.inv(a)))(a),
-                               -np.linalg.inv(a).T @ np.ones((3, 3)) @ np.linalg.inv(a).T,
+                               -ia.T @ np.ones((3, 3)) @ ia.T, rtol=1e-10)
+    np.testing.assert_allclose(cr.grad(L.det)(a), np.linalg.det(a) * ia.T, rtol=1e-10)
+    np.testing.assert_allclose(cr.grad(lambda b: cr.sum(L.solve(a, b)))(b), ia.T @ np.ones(3),
                                rtol=1e-10)
+    np.testing.assert_allclose(cr.grad(lambda b: cr.sum(L.solve(a, b, transposed=True)))(b),
+                               ia @ np.ones(3), rtol=1e-10)
+    g = cr.grad(lambda a: cr.sum(L.eigh(a, eigvals_only=True)))(a)   # d trace = I
+    np.testing.assert_allclose(g, np.eye(3), atol=1e-10)
+    w, v = L.eigh(a)
+    np.testing.assert_allclose(w, sla.eigh(a)[0], rtol=1e-12)
 
 
 def test_passthrough():
