@@ -212,4 +212,10 @@ def odeint(func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None,
     return _odeint(y0, t, *args, func=func, opts=opts)
 
 
+# Notes for docs/numpy.md (tools/gen_numpy_table.py), by name.
+CONVENTIONS = {
+    "odeint": "in y0, t, args: reverse by the adjoint method, forward by sensitivities "
+              "(SciPy solves at the given rtol/atol); second derivatives refused",
+}
+
 __getattr__ = passthrough("integrate")

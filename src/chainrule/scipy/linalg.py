@@ -360,4 +360,16 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
     return w if eigvals_only else (w, v)
 
 
+# Notes for docs/numpy.md (tools/gen_numpy_table.py), by name.
+CONVENTIONS = {
+    "solve_triangular": "gradient only on the triangle read (no diagonal with unit_diagonal); "
+                        "trans='C' of a complex matrix refused",
+    "solve_sylvester": "complex: holomorphic (no conjugation)",
+    "sqrtm": "dS solves S dS + dS S = dA; huge (about 1/eps) at a singular matrix",
+    "expm": "Frechet derivative by expm([[A, E], [0, A]]); batches",
+    "cholesky": "reads one triangle (upper unless lower=True), as SciPy; np.linalg's rule",
+    "cho_factor": "the unused triangle of c holds zeros (SciPy: whatever was there)",
+    "eigh": "standard problem only (b=None); np.linalg.eigh's rule",
+}
+
 __getattr__ = passthrough("linalg")

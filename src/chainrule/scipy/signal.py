@@ -186,4 +186,13 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     return _crop(correlate(in1, in2, "full"), (0, 1), [k // 2 for k in n2], n1)
 
 
+# Notes for docs/numpy.md (tools/gen_numpy_table.py), by name.
+CONVENTIONS = {
+    "convolve": "modes full/same/valid, N-d; method only picks SciPy's algorithm",
+    "fftconvolve": "axes; the other axes broadcast",
+    "oaconvolve": "axes; the other axes broadcast",
+    "convolve2d": "boundary='fill', fillvalue=0 only",
+    "correlate2d": "boundary='fill', fillvalue=0 only",
+}
+
 __getattr__ = passthrough("signal")

@@ -528,4 +528,17 @@ poisson = _Poisson()
 dirichlet = _Dirichlet()
 multivariate_normal = _MultivariateNormal()
 
+# Notes for docs/numpy.md (tools/gen_numpy_table.py), by name.
+CONVENTIONS = {
+    "norm": "logcdf = log_ndtr(z), logsf = log_ndtr(-z); ppf",
+    "t": "cdf differentiable in df too; at x = loc the derivative is the density",
+    "poisson": "in mu (k is a count: refused)",
+    "dirichlet": "components on the first axis (SciPy's layout)",
+    "multivariate_normal": "cov scalar, diagonal or matrix; gradient in cov symmetric; "
+                           "allow_singular refused",
+}
+for _name in ("beta", "gamma", "chi2", "expon", "uniform"):
+    CONVENTIONS[_name] = "-inf outside the support, gradient 0 there"
+del _name
+
 __getattr__ = passthrough("stats")
