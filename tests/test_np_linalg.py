@@ -500,3 +500,21 @@ def test_cond(p):
     a = wc(3, 2)
     np.testing.assert_allclose(L.cond(cr.tensor(a), p), np.linalg.cond(a, p), rtol=1e-10)
     check(lambda x: L.cond(x, p), a, order=1 if p in (1, -1, np.inf, -np.inf) else 2)
+
+
+@pytest.mark.parametrize("rank", [2, 1])
+def test_det_of_singular_matrix(rank):
+    # det = 0 exactly: the derivative adj(A)^T exists (non-zero at rank n-1) although A^-1
+    # does not. (PyTorch 2.13 returns a zero gradient at both of these matrices.)
+    a = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]) if rank == 2 else \
+        np.outer([1.0, 2.0, 3.0], [1.0, -1.0, 2.0])
+    assert np.linalg.det(a) == 0 and np.linalg.matrix_rank(a) == rank
+    adj_t = np.array([[np.linalg.det(np.delete(np.delete(a, i, 0), j, 1)) * (-1) ** (i + j)
+                       for j in range(3)] for i in range(3)])
+    g = cr.grad(L.det)(a)
+    np.testing.assert_allclose(g, adj_t, atol=1e-12)
+    assert np.abs(g).max() > 1 if rank == 2 else np.abs(g).max() < 1e-12
+    np.testing.assert_allclose(cr.jvp(L.det, (a,), (np.eye(3),))[1], np.trace(adj_t),
+                               atol=1e-12)
+    if rank == 2:  # second order through the SVD (distinct singular values)
+        check(L.det, a)

@@ -40,8 +40,11 @@ Conventions (docs/numerics; the tests check each):
   -inf share g among tied entries like max/min; ord=0 counts non-zeros and
   has no gradient; other p-norms are sum(|x|^p)^(1/p) (nan gradient at 0).
 - det / slogdet / inv / solve use A^{-1} (an LU solve): exact, and as large
-  as the true derivative (1/sigma_min) for nearly singular A; an exactly
-  singular A raises NumPy's LinAlgError. slogdet's sign has no gradient.
+  as the true derivative (1/sigma_min) for nearly singular A. det of an
+  exactly singular real matrix (det = 0) still has its derivative adj(A)^T,
+  computed from the SVD (autograd raises there); inv, solve and slogdet of
+  an exactly singular matrix raise NumPy's LinAlgError (their derivatives
+  do not exist). slogdet's sign has no gradient.
 - Complex input: inv, solve, det, slogdet, matrix_power, multi_dot, eig,
   eigvals, norm follow autograd's convention (holomorphic rules do not
   conjugate). eigh, cholesky, svd, qr, pinv of complex Tensors are refused
@@ -207,9 +210,25 @@ def _bcast(g):
     return expand_dims(expand_dims(g, -1), -1)
 
 
+def _cofactors(a, ans):
+    """d det(A) / dA = adj(A)^T: det(A) A^-T, or, when some det(A) is exactly 0 (A^-1
+    does not exist, though the derivative does), det(U) det(V) U diag(c) V^T from the
+    SVD, c_i the product of the singular values other than s_i."""
+    if np.iscomplexobj(value(a)) or np.all(value(ans) != 0):
+        return multiply(_bcast(ans), T(_inv_p(a)))
+    n = shape_of(a)[-1]
+    U, s, Vh = _unpack(_svd_p(a, full_matrices=False), _svd_cores(a, False)[0])
+    others = where(np.eye(n, dtype=bool), _dtype(s).type(1), expand_dims(s, -2))
+    c = getitem(others, (Ellipsis, 0))
+    for j in range(1, n):  # the product along the last axis (no division by a zero s)
+        c = multiply(c, getitem(others, (Ellipsis, j)))
+    sign = np.linalg.det(value(U)) * np.linalg.det(value(Vh))  # +-1: no derivative
+    return multiply(_bcast(sign), matmul(multiply(U, expand_dims(c, -2)), Vh))
+
+
 _det_p = Primitive(np.linalg.det, "linalg.det")
-_det_p.defvjp(lambda g, ans, a: multiply(_bcast(multiply(g, ans)), T(_inv_p(a))))
-_det_p.defjvp(lambda t, ans, a: multiply(ans, trace_last(_solve_p(a, t))))
+_det_p.defvjp(lambda g, ans, a: multiply(_bcast(g), _cofactors(a, ans)))
+_det_p.defjvp(lambda t, ans, a: _sum(multiply(_cofactors(a, ans), t), (-2, -1)))
 
 
 def det(a):
