@@ -308,6 +308,8 @@ def test_t_cdf_at_zero():
 def test_norm_ppf():
     q = np.array([0.1, 0.5, 0.93])
     np.testing.assert_allclose(st.norm.ppf(q, 1.0, 2.0), sst.norm.ppf(q, 1.0, 2.0))
+    np.testing.assert_allclose(cr.grad(lambda s: cr.sum(st.norm(1.0, s).ppf(q)))(2.0),
+                               np.sum(sst.norm.ppf(q)))
     check(lambda q, m, s: st.norm.ppf(q, m, s), q, np.array(1.0), np.array(2.0))
 
 

@@ -162,6 +162,7 @@ class _Frozen:
 # ----- continuous families ----------------------------------------------------------
 class _Norm(_Distribution):
     name = "norm"
+    methods = _Distribution.methods + ("ppf",)
 
     def _logpdf(self, z):
         return -0.5 * (z * z) - 0.5 * _LOG_2PI
@@ -200,7 +201,13 @@ def _t_cdf(df, z):
     tail = 0.5 * sp.betainc(0.5 * df, 0.5, where(small, 0.75, df / (df + zz)))
     upper = where(small, 0.5 - central, tail)          # P(T > |z|)
     cdf = where(greater(z, 0.0), 1.0 - upper, upper)
-    return where(zero, 0.5 + exp(_T._logpdf(None, z, df)) * z, cdf)
+    return where(zero, 0.5 + exp(_t_logpdf(z, df)) * z, cdf)
+
+
+def _t_logpdf(z, df):
+    half = 0.5 * (df + 1.0)
+    return (sp.gammaln(half) - sp.gammaln(0.5 * df) - 0.5 * log(df * np.pi)
+            - half * sp.log1p(z * z / df))
 
 
 class _T(_Distribution):
@@ -208,9 +215,7 @@ class _T(_Distribution):
     shapes = ("df",)
 
     def _logpdf(self, z, df):
-        half = 0.5 * (df + 1.0)
-        return (sp.gammaln(half) - sp.gammaln(0.5 * df) - 0.5 * log(df * np.pi)
-                - half * sp.log1p(z * z / df))
+        return _t_logpdf(z, df)
 
     def _cdf(self, z, df):
         return _t_cdf(df, z)
