@@ -399,3 +399,12 @@ def test_cumulative_sum_and_prod(shape, kw):
         check(lambda x: R[npf](x, **kw), x)
     with pytest.raises(ValueError, match="axis must be specified"):
         R[np.cumulative_sum](cr.tensor(arr(2, 2)))
+
+
+def test_quantile_of_a_slice_with_nan_is_nan():
+    x = arr(3, 4)
+    x[1, 2] = np.nan
+    for npf, kw in ((np.median, {}), (np.quantile, {"q": [0.1, 0.5]}), (np.percentile, {"q": 30})):
+        np.testing.assert_array_equal(on_tensors(npf, x, axis=1, **kw), npf(x, axis=1, **kw))
+        g = cr.grad(lambda x: cr.sum(R[npf](x, axis=1, **kw)))(x)
+        assert np.all(g[1] == 0) and np.isfinite(g).all() and np.any(g[0] != 0)

@@ -20,7 +20,8 @@ compositions of them and of the core reductions. Numerical conventions:
   derivatives. var of a constant is smooth: gradient 0.
 - median / quantile / percentile: a selection from the sorted slice (with
   linear interpolation): the gradient goes to the selected entries with the
-  interpolation weights; ties go where the stable sort put them.
+  interpolation weights; ties go where the stable sort put them. A slice
+  holding NaN has NaN quantiles (as NumPy) and no gradient.
 - nan-functions: NaN entries get gradient 0 (they are skipped).
 - ptp, nanmax, nanmin: max/min's convention (ties share the gradient).
 """
@@ -523,6 +524,9 @@ def _quantile(name, a, q, axis, method, keepdims):
             frac = frac_v.reshape(bshape)
         lo_v, hi_v = getitem(s, lo), getitem(s, hi)
         out = lo_v + (hi_v - lo_v) * frac
+    if value(a).dtype.kind == "f" and n:
+        # a slice holding NaN has NaN quantiles (NumPy's); sorting put its NaN last
+        out = _where(isnan(getitem(s, -1)), value(a).dtype.type(np.nan), out)
     if keepdims:
         out = reshape(out, qv.shape + kept_shape(s0, axes if axes else None))
     return out
