@@ -132,3 +132,13 @@ def test_passthrough_and_all():
     with pytest.raises(TypeError, match="scipy.integrate.trapezoid has no derivative rule"):
         I.trapezoid(cr.tensor(np.ones(3), requires_grad=True))
     assert I.__all__ == ["odeint"]
+
+
+def test_func_returning_a_list():
+    # y1' = y2, y2' = -w^2 y1: y1(t) = cos(w t) for y(0) = (1, 0)
+    def f(w):
+        ys = I.odeint(lambda y, t, w: [y[1], -w * w * y[0]], np.array([1.0, 0.0]),
+                      np.array([0.0, 0.7]), (w,), **TOL)
+        return ys[1, 0]
+    assert float(f(1.3)) == pytest.approx(np.cos(1.3 * 0.7), rel=1e-8)
+    assert float(cr.grad(f)(1.3)) == pytest.approx(-0.7 * np.sin(1.3 * 0.7), rel=1e-7)

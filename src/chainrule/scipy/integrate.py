@@ -186,9 +186,13 @@ def odeint(func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None,
     """
     if not isinstance(args, tuple):
         args = (args,)
+    user = func
+    # (y, t) order whatever tfirst says; a list of Tensors returned (autograd style
+    # code: [dy1, dy2]) is stacked into one array
     if tfirst:
-        user = func
-        func = lambda y, t, *a: user(t, y, *a)  # noqa: E731
+        func = lambda y, t, *a: _util.pack(user(t, y, *a))  # noqa: E731
+    else:
+        func = lambda y, t, *a: _util.pack(user(y, t, *a))  # noqa: E731
     y0 = _util.pack(y0)
     args = tuple(_util.pack(a) for a in args)
     opts = {k: v for k, v in dict(ml=ml, mu=mu, rtol=rtol, atol=atol, tcrit=tcrit, h0=h0,
