@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.page  # noqa: F401  (Graph.to_html and Jupyter's display)
 from chainrule import explain_cli
 from chainrule.examples import EXAMPLES, four_vertex
 from chainrule.explain import GraphvizNotFound, fmt
@@ -76,8 +77,8 @@ def test_explain_unused_leaf_and_display_without_values():
     assert "p2 = 0   (no children: u4 does not depend on u2)" in g.explain()
     h = Graph.from_edges(4, 2, E4, F4)
     html = h._repr_html_()
-    assert "<table" in html or "<svg" in html
-    assert "no values yet" in html
+    assert "<iframe" in html and "data-vertex=&quot;4&quot;" in html
+    assert "No values yet" in html
     assert "u3 [label=\"u3 = f^3(u1, u2)\"" in h.to_dot()
 
 
@@ -129,8 +130,8 @@ def test_render_without_graphviz_says_how_to_install(tmp_path, monkeypatch):
                                                ".*brew install graphviz.*to_dot"):
         g.render(tmp_path / "g.svg")
     assert g._repr_svg_() is None
-    html = g._repr_html_()
-    assert "<table" in html and "u3 = f^3(u1, u2) = 5" in html
+    html = g._repr_html_()                     # the page needs no Graphviz
+    assert "&lt;svg" in html and "u3 = f^3(u1, u2) = f^3(2, 3) = 5" in html
     # DOT source needs no Graphviz
     assert g.render(tmp_path / "g.dot") == str(tmp_path / "g.dot")
     assert (tmp_path / "g.dot").read_text() == g.to_dot()
@@ -160,7 +161,7 @@ def test_render_with_graphviz(tmp_path):
     assert "<svg" in open(svg).read()
     g.render(tmp_path / "g.png")
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
-    assert "<svg" in g._repr_svg_() and "<svg" in g._repr_html_()
+    assert "<svg" in g._repr_svg_() and 'data-engine=&quot;dot&quot;' in g._repr_html_()
 
 
 # ----- the worked examples and the command ---------------------------------------------------
@@ -170,7 +171,8 @@ def test_examples_text(name):
     assert ex.name == name and ex.title in ex.text
     expected = {
         "chain-rule": ["z) = f^2(u1) = power(u1, 3) = 8", "= 16 x 12 = 192 = p1 = 192"],
-        "four-vertex": ["u3 = f^3(u1, u2) = 5", "u4 = f^4(u2, u3) = 15", "p1 = p3 J^{1->3}",
+        "four-vertex": ["u3 = f^3(u1, u2) = add(u1, u2) = 5",
+                        "u4 = f^4(u2, u3) = multiply(u2, u3) = 15", "p1 = p3 J^{1->3}",
                         "du4/du1 = p1 = 3", "du4/du2 = p2 = 8", "2 -> 4:", "2 -> 3 -> 4:"],
         "log-softmax": ["[[k = k']] - softmax(l)_k'", "max |difference| = "],
         "feedforward": ["D^{9->10} D^{8->9} D^{7->8} D^{6->7} D^{1->6}",
@@ -195,7 +197,8 @@ def test_cli_four_vertex(capsys):
     assert args.func is explain_cli.run
     assert explain_cli.run(args) == 0
     out = capsys.readouterr().out
-    for s in ["u3 = f^3(u1, u2) = 5", "u4 = f^4(u2, u3) = 15", "du4/du1 = p1 = 3",
+    for s in ["u3 = f^3(u1, u2) = add(u1, u2) = 5", "u4 = f^4(u2, u3) = multiply(u2, u3) = 15",
+              "du4/du1 = p1 = 3",
               "du4/du2 = p2 = 8", "2 -> 4:  D^{2->4} = 5", "2 -> 3 -> 4:"]:
         assert s in out
 
@@ -213,7 +216,7 @@ def test_cli_dot_and_html_files(tmp_path, capsys):
     assert dot.read_text().startswith("digraph")
     assert "u2 (z)" in dot.read_text()
     html = page.read_text()
-    assert html.startswith("<!DOCTYPE html>") and "192" in html and "<table" in html
+    assert html.startswith("<!DOCTYPE html>") and "192" in html and 'data-vertex="3"' in html
     assert str(dot) in capsys.readouterr().out
 
 
@@ -232,19 +235,45 @@ def test_cli_through_chainrule_cli(capsys):
     cli = pytest.importorskip("chainrule.cli")
     assert cli.main(["explain", "four-vertex"]) == 0
     out = capsys.readouterr().out
-    assert "u4 = f^4(u2, u3) = 15" in out and "du4/du1 = p1 = 3" in out
+    assert "u4 = f^4(u2, u3) = multiply(u2, u3) = 15" in out and "du4/du1 = p1 = 3" in out
 
 
 def test_cli_as_module():
     r = subprocess.run([sys.executable, "-m", "chainrule.explain_cli", "four-vertex"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "u4 = f^4(u2, u3) = 15" in r.stdout and "du4/du2 = p2 = 8" in r.stdout
+    assert "multiply(u2, u3) = 15" in r.stdout and "du4/du2 = p2 = 8" in r.stdout
 
 
 def test_four_vertex_html_page_escapes():
-    from chainrule.explain import to_html
     ex = four_vertex()
-    page = to_html(ex.graph, "a <title> & more", ex.text)
+    page = ex.graph.to_html(title="a <title> & more", text=ex.text)
     assert "a &lt;title&gt; &amp; more" in page
     assert "2 -&gt; 3 -&gt; 4" in page
+
+
+def test_explain_shows_the_arguments_in_the_order_of_the_call():
+    g = trace(lambda u1, u2: u2 * (u1 + u2) + u1, 2.0, 3.0)
+    text = g.explain()
+    assert "u5 = f^5(u4, u1) = add(u4, u1) = 17" in text
+    assert "u3 = f^3(u1, u2) = add(u1, u2) = 5" in text
+    g = trace(lambda x, y: cr.subtract(y, x * x), 2.0, 3.0)
+    assert "u4 = f^4(u2, u3) = subtract(u2, u3) = -1" in g.explain()
+    g = trace(lambda x, y: cr.subtract(x * x, y), 2.0, 3.0)
+    assert "u4 = f^4(u3, u2) = subtract(u3, u2) = 1" in g.explain()
+
+
+def test_graph_imports_nothing_from_the_layers_above():
+    import ast
+    import inspect as insp
+
+    import chainrule.graph
+    import chainrule.graph_build
+    for mod in (chainrule.graph, chainrule.graph_build):
+        names = set()
+        for node in ast.walk(ast.parse(insp.getsource(mod))):
+            if isinstance(node, ast.ImportFrom):
+                names.add(node.module)
+        assert not names & {"explain", "page", "examples", "explain_cli"}, mod.__name__
+    assert cr.Graph.explain.__module__ == "chainrule.explain"
+    assert cr.Graph.to_html.__module__ == "chainrule.page"

@@ -673,9 +673,36 @@ def test_docstring_examples_of_the_graph_modules():
     import chainrule.examples
     import chainrule.explain
     import chainrule.graph
+    import chainrule.graph_build
+    import chainrule.page
     attempted = 0
-    for mod in (chainrule.graph, chainrule.explain, chainrule.examples):
+    for mod in (chainrule.graph, chainrule.graph_build, chainrule.explain, chainrule.examples,
+                chainrule.page):
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, mod.__name__
         attempted += result.attempted
     assert attempted >= 25
+
+
+# ----- graph_build: from_edges' checks in their own module ---------------------------------------
+def test_graph_build_checks_and_the_error_type():
+    from chainrule import graph_build
+    assert GraphError is graph_build.GraphError is cr.GraphError
+    assert issubclass(TooManyPathsError, GraphError) and issubclass(GraphError, ValueError)
+    b = graph_build.check(4, 2, [(2, 4), (1, 3), (3, 4), (2, 3)], F4, names=["a", "b", "c", "d"])
+    assert b.edges == E4 and b.parents == {1: [], 2: [], 3: [1, 2], 4: [2, 3]}
+    assert b.names == {1: "a", 2: "b", 3: "c", 4: "d"} and b.jacobians == {}
+    with pytest.raises(GraphError, match="no function for vertex 4"):
+        graph_build.check(4, 2, E4, {3: F4[3]})
+
+
+def test_from_edges_with_chainrule_primitives_uses_their_rules():
+    g = Graph.from_edges(4, 2, E4, {3: cr.add, 4: cr.multiply})
+    assert g[3].op is cr.add and g[4].op is cr.multiply
+    assert float(g.forward(2.0, 3.0)) == 15.0
+    assert {i: float(p) for i, p in g.backward().items()} == {1: 3.0, 2: 8.0, 3: 3.0, 4: 1.0}
+    assert "u4 = f^4(u2, u3) = multiply(u2, u3) = 15" in g.explain()
+    # given Jacobians still win: the primitive is wrapped so that they are used
+    h = Graph.from_edges(4, 2, E4, {3: cr.add, 4: cr.multiply}, jacobians={(2, 4): [[10.0]]})
+    h.forward(2.0, 3.0)
+    assert h[4].op is not cr.multiply and float(h.backward()[2]) == 3.0 + 10.0

@@ -77,8 +77,10 @@ def chain_rule(x=2.0):
 # ----- the four-vertex graph -----------------------------------------------------------
 def four_vertex(u1=2.0, u2=3.0):
     """The notes' graph n = 4, l = 2, E = {(1,3),(2,3),(2,4),(3,4)}, f^3 = u1 + u2, f^4 = u2 u3."""
+    # chainrule's own add and multiply: their rules give the Jacobians, and the page
+    # can write them as formulas (J^{2->4} = u3).
     g = Graph.from_edges(4, 2, [(1, 3), (2, 3), (2, 4), (3, 4)],
-                         {3: lambda u1, u2: u1 + u2, 4: lambda u2, u3: u2 * u3})
+                         {3: ops.add, 4: ops.multiply})
     g.forward(u1, u2)
     p = g.backward()
     numbers = {"u3": g[3].value, "u4": g[4].value, "p1": p[1], "p2": p[2], "p3": p[3],

@@ -9,13 +9,17 @@
   J^{j->i} on each edge (its value when it is 1 x 1).
 - ``render(g, path)``: runs Graphviz's ``dot``; without it, says how to
   install it (``GraphvizNotFound``).
-- ``to_html`` / ``repr_html`` / ``repr_svg``: a standalone page and Jupyter's
-  rich display.
+- ``repr_svg``: Jupyter's SVG display (the interactive page, ``g.to_html()``
+  and Jupyter's HTML display, is ``chainrule.page``).
+
+This module sits above ``graph.py`` in the layers: it imports the graph, and
+adds these as methods to ``Graph`` (``g.explain()``, ``g.explain_paths(j, k)``,
+``g.to_dot()``, ``g.render(path)``, ``g._repr_svg_()``); ``graph.py`` imports
+nothing from here.
 
 Numbers are printed with 6 significant digits; arrays with more than 12
 entries are shown by their shape only.
 """
-import html
 import shutil
 import subprocess
 from collections import Counter
@@ -24,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ChainruleError
+from .graph import PATH_LIMIT, Graph, Ref
 
 MAX_ENTRIES = 12     # arrays with more entries print as their shape
 SVG_MAX_VERTICES = 300  # larger graphs are not drawn automatically in Jupyter
@@ -87,15 +92,23 @@ def local_function(v):
     """f^i as text: 'add(u1, u2)', 'power(u1, 3)', 'sum(u4, axis=0)', 'f^3(u1, u2)'."""
     if v.op is None:
         return "leaf"
-    from .graph import _Ref
-    args = [f"u{a.j}" if type(a) is _Ref else _const(a) for a in v.args]
+    args = [f"u{a.j}" if type(a) is Ref else _const(a) for a in v.args]
     args += [f"{k}={_const(x)}" for k, x in v.kw.items()]
     return f"{v.op.name}({', '.join(args)})"
 
 
+def call_order(v):
+    """The parents of ``v`` in the order its operation takes them: add(u4, u1) -> [4, 1]."""
+    order = []
+    for a in v.args:
+        if type(a) is Ref and a.j not in order:
+            order.append(a.j)
+    return order
+
+
 def _fi(v):
-    """'f^3(u1, u2)'."""
-    return f"f^{v.index}({', '.join(f'u{j}' for j in v.parents)})"
+    """'f^5(u4, u1)': f^i with its arguments in the order the program passed them."""
+    return f"f^{v.index}({', '.join(f'u{j}' for j in call_order(v))})"
 
 
 def _has_values(g):
@@ -207,7 +220,6 @@ def _backward_step(g, j, p):
 
 def explain_paths(g, j, k, max_paths=20):
     """The notes' path theorem for (j, k): each path in P(j, k), its product, the sum."""
-    from .graph import PATH_LIMIT
     count = g.count_paths(j, k)
     lines = [f"Paths from {j} to {k}: |P({j}, {k})| = {count}"]
     if count > PATH_LIMIT:
@@ -334,81 +346,13 @@ def repr_svg(g):
         return None
 
 
-# ----- HTML --------------------------------------------------------------------------
-def _table(g, max_rows=60):
-    values = _has_values(g)
-    p = _ps(g) if values else None
-    e = html.escape
-    rows = ["<table class='chainrule-graph'>",
-            "<tr><th>i</th><th>name</th><th>f<sup>i</sup></th><th>&pi;(i)</th><th>d<sub>i</sub>"
-            "</th><th>u<sub>i</sub></th><th>p<sub>i</sub></th></tr>"]
-    for i in _shown(g.n, max_rows):
-        if i is None:
-            rows.append("<tr><td colspan='7'>&hellip;</td></tr>")
-            continue
-        v = g.vertices[i - 1]
-        cells = [str(i), v.name or "", local_function(v),
-                 ", ".join(map(str, v.parents)),
-                 str(v.dim) if values else "", fmt(v.value) if values else "",
-                 fmt(p[i]) if p is not None else ""]
-        rows.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
-    rows.append("</table>")
-    return "\n".join(rows)
-
-
-def _svg_inline(g):
-    svg = repr_svg(g)
-    if svg is None:
-        return None
-    k = svg.find("<svg")
-    return svg[k:] if k >= 0 else svg
-
-
-def repr_html(g):
-    """Jupyter's HTML display: the picture when Graphviz is installed, else a table."""
-    e = html.escape
-    head = (f"<p><b>Graph</b>: n = {g.n}, l = {g.l}, |E| = {len(g.edges)}, "
-            f"output u{g.n}</p>")
-    svg = _svg_inline(g)
-    body = svg if svg is not None else _table(g)
-    return (f"<div>{head}{body}<details><summary>explain()</summary><pre>"
-            f"{e(explain(g))}</pre></details></div>")
-
-
-def to_html(g, title="chainrule graph", text=None):
-    """A standalone HTML page: ``text`` (default: ``explain(g)``), the picture, the table."""
-    e = html.escape
-    text = explain(g) if text is None else text
-    svg = _svg_inline(g)
-    if svg is None:
-        picture = (f"<p class='note'>The picture needs Graphviz's <code>dot</code>, which was not "
-                   f"found. {e(INSTALL_HINT)}</p>")
-    else:
-        picture = f"<div class='graph'>{svg}</div>"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{e(title)}</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 2em; }}
-pre {{ background: #f6f8fa; padding: 1em; overflow-x: auto; }}
-table {{ border-collapse: collapse; }}
-td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; font-family: monospace; }}
-.note {{ color: #8a4b00; }}
-</style>
-</head>
-<body>
-<h1>{e(title)}</h1>
-<pre>{e(text)}</pre>
-{picture}
-<h2>Vertices</h2>
-{_table(g)}
-<details><summary>Graphviz DOT source</summary><pre>{e(to_dot(g))}</pre></details>
-</body>
-</html>
-"""
-
-
 __all__ = ["GraphvizNotFound", "explain", "explain_paths", "to_dot", "render", "to_svg",
-           "to_html", "repr_html", "repr_svg", "fmt", "local_function"]
+           "repr_svg", "fmt", "local_function", "call_order"]
+
+
+# The Graph methods that show a graph (see the module docstring for why they are added here).
+Graph.explain = explain
+Graph.explain_paths = explain_paths
+Graph.to_dot = to_dot
+Graph.render = render
+Graph._repr_svg_ = repr_svg

@@ -3,14 +3,15 @@
     chainrule explain [chain-rule|four-vertex|log-softmax|feedforward] [--dot FILE] [--html FILE]
 
 Without an example name, all four are printed. ``--dot`` writes the example's
-graph as Graphviz source, ``--html`` a standalone page (with the picture when
-Graphviz's ``dot`` is installed). ``chainrule.cli`` mounts this module with
+graph as Graphviz source, ``--html`` the interactive page (``chainrule.page``):
+one self-contained file that steps through both passes. ``chainrule.cli`` mounts this module with
 ``add_parser``; ``python -m chainrule.explain_cli`` runs it on its own.
 """
 import argparse
 import sys
 
 from .examples import EXAMPLES
+from .page import to_html
 
 DESCRIPTION = ("Run the worked examples of the notes on computational graphs and "
                "backpropagation, printing the forward and backward passes with the numbers.")
@@ -56,10 +57,9 @@ def run(args):
             print(f"\nWrote the graph's DOT source to {dot_file} "
                   f"(draw it with: dot -Tsvg {dot_file} -o graph.svg)")
         if html_file:
-            from .explain import to_html
-            with open(html_file, "w", encoding="utf-8") as fh:
-                fh.write(to_html(ex.graph, ex.title, ex.text))
-            print(f"\nWrote {html_file}")
+            to_html(ex.graph, html_file, title=ex.title, text=ex.text)
+            print(f"\nWrote {html_file}: the interactive page (open it in a browser; "
+                  f"it needs no network)")
     except OSError as e:
         print(f"chainrule explain: cannot write {e.filename}: {e.strerror}", file=sys.stderr)
         return 1
