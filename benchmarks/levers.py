@@ -10,7 +10,6 @@ Each row adds one lever to the row above it (threads pinned to one, as in bench.
   + in place         elementwise ufuncs write over dead temporaries
   + call path        the last signature checked by generated code (no pytree walk)
   + update inside    the SGD update traced into the program (as JAX's jit step does)
-  + donated params   donate_argnums=0: the new parameters written into the old ones
   + kept buffers     temporaries written into arrays kept from call to call (off by default)
   numba              the whole program compiled by numba (update inside)
 """
@@ -59,9 +58,9 @@ def network_variants(d, m, k, batch):
         loss, g = vg(p, X, y)
         return loss, {k: p[k] - peers.LR * g[k] for k in p}
 
-    def inside(opt, backend="numpy", donate=()):
+    def inside(opt, backend="numpy"):
         box = {"p": {k: v.copy() for k, v in params.items()}}
-        jf = cr.jit(sgd, optimize=opt, backend=backend, donate_argnums=donate)
+        jf = cr.jit(sgd, optimize=opt, backend=backend)
 
         def step():
             loss, box["p"] = jf(box["p"], X, y)
@@ -73,8 +72,7 @@ def network_variants(d, m, k, batch):
          "+ in place": outside({"simplify", "in_place"}, fast=False),
          "+ call path": outside({"simplify", "in_place"}),
          "+ update inside": inside({"simplify", "in_place"}),
-         "+ donated params": inside({"simplify", "in_place"}, donate=0),
-         "+ kept buffers": inside({"simplify", "in_place", "buffers"}, donate=0)}
+         "+ kept buffers": inside({"simplify", "in_place", "buffers"})}
     if importlib.util.find_spec("numba"):
         v["numba"] = inside(True, "numba")
     return v

@@ -72,15 +72,14 @@ def chainrule_step(params, X, y):
 
 
 def chainrule_jit_step(params, X, y, backend="numpy"):
-    """The whole SGD step traced by cr.jit, update included (as JAX's jit step below),
-    the new parameters written into the old ones' memory (donate_argnums)."""
+    """The whole SGD step traced by cr.jit, update included (as JAX's jit step below)."""
     import chainrule as cr
     vg = cr.value_and_grad(chainrule_loss)
 
     def sgd(p, X, y):
         loss, g = vg(p, X, y)
         return loss, {k: p[k] - LR * g[k] for k in p}
-    step_fn = cr.jit(sgd, backend=backend, donate_argnums=0)  # old parameters: never read again
+    step_fn = cr.jit(sgd, backend=backend)
     state = {"p": {k: v.copy() for k, v in params.items()}}
 
     def step():

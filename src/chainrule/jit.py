@@ -62,17 +62,13 @@ class jit:
             take is replayed with NumPy, see ``backend_of``), or "auto" (numba
             where it is installed and every array has at most AUTO_NUMBA_MAX
             elements, where it pays; NumPy otherwise).
-        donate_argnums: positions of arguments whose arrays the program may
-            write its results into (as JAX's ``donate_argnums``): pass the old
-            parameters of a training step and never read them again; the new
-            ones reuse their memory instead of fresh arrays (no page faults).
         optimize: the passes to run: True (all), False (none), or a set out of
             {"simplify", "in_place", "buffers"} (for measuring what each buys;
             "buffers", arrays kept from call to call for temporaries, is off by
             default: benchmarks/levers.py measures no gain from it here).
     """
 
-    def __init__(self, fun, max_cache=32, backend="numpy", donate_argnums=(), optimize=True):
+    def __init__(self, fun, max_cache=32, backend="numpy", optimize=True):
         functools.update_wrapper(self, fun)
         if backend not in ("numpy", "numba", "auto"):
             raise ValueError(f"cr.jit: backend must be 'numpy', 'numba' or 'auto', "
@@ -80,8 +76,6 @@ class jit:
         self.fun = fun
         self.max_cache = max_cache
         self.backend = backend
-        self.donate = ((donate_argnums,) if isinstance(donate_argnums, int)
-                       else tuple(donate_argnums))
         self.optimize = ({"simplify", "in_place"} if optimize is True else
                          set() if optimize is False else set(optimize))
         self._cache = OrderedDict()
@@ -100,8 +94,7 @@ class jit:
         key = (treedef, tuple([_signature(x) for x in leaves]), _kw_key(kwargs))
         program = self._cache.get(key)
         if program is None:
-            program = _trace(self.fun, leaves, treedef, kwargs, self.backend, self.optimize,
-                             self.donate)
+            program = _trace(self.fun, leaves, treedef, kwargs, self.backend, self.optimize)
             self._cache[key] = program
             if len(self._cache) > self.max_cache:
                 self._cache.popitem(last=False)
@@ -181,40 +174,6 @@ class _Program:
 
 
 _MISS = object()
-
-
-def _donated_inputs(treedef, dynamic, leaves, donate):
-    """The input numbers (positions among the array inputs) of the donated arguments."""
-    if not donate:
-        return frozenset()
-    counts = [_count_leaves(c) for c in treedef[2]]  # one per positional argument
-    starts = np.cumsum([0] + counts)
-    donated = {k for a in donate if a < len(counts) for k in range(starts[a], starts[a + 1])}
-    return frozenset(i for i, k in enumerate(dynamic)
-                     if k in donated and isinstance(_as_array(leaves[k]), np.ndarray))
-
-
-def _count_leaves(td):
-    return 1 if td == "leaf" else sum(_count_leaves(c) for c in td[2])
-
-
-def _guard_donated(replay, donated, n):
-    """``replay`` writing over the donated inputs only when it cannot harm the caller:
-    a donated array that is read-only, a view, or shares memory with another input
-    is copied first (the result is the same; only the saving is lost)."""
-    donated = sorted(donated)
-
-    def guarded(*ins):
-        for k in donated:
-            a = ins[k]
-            if (not a.flags.writeable or a.base is not None or a.ndim == 0
-                    or any(b is not a and np.may_share_memory(a, b) for b in ins)
-                    or sum(b is a for b in ins) > 1):
-                ins = list(ins)
-                ins[k] = a.copy()
-        return replay(*ins)
-    guarded.__wrapped__ = replay
-    return guarded
 
 
 def _fast_path(program, treedef, sigs):
@@ -309,8 +268,7 @@ def _as_array(x):
     return np.asarray(x)
 
 
-def _trace(fun, leaves, treedef, kwargs, backend="numpy", optimize=("simplify", "in_place"),
-           donate=()):
+def _trace(fun, leaves, treedef, kwargs, backend="numpy", optimize=("simplify", "in_place")):
     with Transform() as tr:
         state.jit += 1
         try:
@@ -330,12 +288,9 @@ def _trace(fun, leaves, treedef, kwargs, backend="numpy", optimize=("simplify", 
         finally:
             state.jit -= 1
     outs, out_def = flatten(out)
-    donated = _donated_inputs(treedef, dynamic, leaves, donate)
     replay, source, copies, nodes, out_refs = _compile(
         fun, inputs, vertices, outs, in_place="in_place" in optimize,
-        optimize="simplify" in optimize, buffers="buffers" in optimize, donated=donated)
-    if donated:
-        replay = _guard_donated(replay, donated, len(inputs))
+        optimize="simplify" in optimize, buffers="buffers" in optimize)
     program = _Program(replay, source, dynamic, out_def, copies)
     if backend == "auto":
         largest = max([n.value.size if isinstance(n.value, np.ndarray) else 1
@@ -420,14 +375,13 @@ def _is_ufunc(fun):
     return type(fun) is np.ufunc and fun.nout == 1 and fun.signature is None
 
 
-def _in_place(nodes, outs, ops, donated=frozenset()):
+def _in_place(nodes, outs, ops):
     """{node index: argument position} where the node may write over a dead argument.
 
     An array is overwritten only when nothing can see it afterwards: it was made
-    by this program (a ufunc's or matmul's fresh result) or its input was
-    donated, neither it nor anything that may be a view of it (a transpose, a
-    reshape, an index...) is read after this node or handed out, and it has the
-    result's shape and dtype.
+    by this program (a ufunc's or matmul's fresh result), neither it nor anything
+    that may be a view of it (a transpose, a reshape, an index...) is read after
+    this node or handed out, and it has the result's shape and dtype.
     """
     _, last = passes.uses(nodes, outs)
     fresh = {id(n) for n in nodes if _is_ufunc(n.fun) or n.op in ops.fresh}
@@ -447,7 +401,7 @@ def _in_place(nodes, outs, ops, donated=frozenset()):
     for v, i in last.items():
         for r in roots.get(v, (v,)):
             end[r] = max(end.get(r, -1), i)
-    owned = {id(n) for n in nodes if id(n) in fresh and n.shape != ()} | donated
+    owned = {id(n) for n in nodes if id(n) in fresh and n.shape != ()}
     plan = {}
     for i, n in enumerate(nodes):
         if not _is_ufunc(n.fun) or n.shape == () or n.kw:
@@ -457,15 +411,6 @@ def _in_place(nodes, outs, ops, donated=frozenset()):
                 plan[i] = k
                 break
     return plan
-
-
-def _inputs_of(nodes, outs):
-    """The Input objects the program reads (each once)."""
-    seen = {}
-    for a in [a for n in nodes for a in n.args] + list(outs):
-        if isinstance(a, passes.Input):
-            seen[id(a)] = a
-    return list(seen.values())
 
 
 def _buffers(nodes, outs, plan, ops):
@@ -484,8 +429,7 @@ def _buffers(nodes, outs, plan, ops):
             and (_is_ufunc(n.fun) or n.op is ops.matmul)]
 
 
-def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True, buffers=False,
-             donated=()):
+def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True, buffers=False):
     """Straight-line Python source for the recorded vertices the outputs need.
 
     Returns (replay, source, copies, nodes, out_refs): ``copies`` are the output
@@ -498,8 +442,7 @@ def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True, buffers=
         nodes, out_refs = passes.simplify(nodes, out_refs, ops)
     else:
         nodes = passes.dead(nodes, out_refs)
-    donated_ids = frozenset(id(a) for a in _inputs_of(nodes, out_refs) if a.k in donated)
-    plan = _in_place(nodes, out_refs, ops, donated_ids) if in_place else {}
+    plan = _in_place(nodes, out_refs, ops) if in_place else {}
     pooled = _buffers(nodes, out_refs, plan, ops) if buffers else []
 
     names = {}
