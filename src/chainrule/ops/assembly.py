@@ -777,4 +777,22 @@ def copy(a, order="K", subok=False):
     return _copy(pack(a))
 
 
+# For docs/numpy.md (tools/gen_numpy_table.py).
+CONVENTIONS = {
+    np.sort: "to the entry sorted into each place; ties in stable-sort order",
+    np.partition: "to the entry placed at each position (NumPy's argpartition)",
+    np.pad: "modes constant (a scalar Tensor constant_values is differentiated), edge, "
+            "reflect, symmetric, wrap",
+    np.linspace: "in start and stop; the last value is stop exactly",
+    np.nan_to_num: "gradient 0 at replaced entries",
+    np.full: "in fill_value", np.full_like: "in fill_value, not in a",
+    np.zeros_like: "no gradient", np.ones_like: "no gradient", np.empty_like: "no gradient",
+    np.select: "no derivative in the conditions", np.take: "no derivative in the indices",
+    np.take_along_axis: "no derivative in the indices",
+    np.tril: "masked by where (an inf outside the triangle gives no NaN)",
+    np.triu: "masked by where (an inf outside the triangle gives no NaN)",
+    np.gradient: "in f; spacings and coordinates are constants",
+    np.repeat: "repeated entries add their gradients", np.tile: "copies add their gradients",
+}
+
 __all__ = sorted(f.__name__ for f in NUMPY_IMPLS.values())

@@ -557,4 +557,27 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return _quantile("np.median", a, 0.5, axis, "linear", keepdims)
 
 
+# For docs/numpy.md (tools/gen_numpy_table.py): the conventions of the module docstring.
+_ZEROS = "exact with zeros (product of the other entries, no division by 0), to second order"
+CONVENTIONS = {
+    np.prod: _ZEROS, np.cumprod: _ZEROS, np.nanprod: "NaN read as 1 (gradient 0); " + _ZEROS,
+    np.nancumprod: "NaN read as 1 (gradient 0); " + _ZEROS,
+    np.std: "0 at a constant slice (PyTorch's; autograd gives NaN); complex: real result",
+    np.nanstd: "NaN entries get 0; 0 at a constant slice (PyTorch's; autograd gives NaN)",
+    np.var: "complex: mean of |x - mean|^2 (real)", np.nanvar: "NaN entries get gradient 0",
+    np.nansum: "NaN entries get gradient 0", np.nanmean: "NaN entries get gradient 0",
+    np.nancumsum: "NaN entries get gradient 0",
+    np.nanmax: "NaN entries get 0; tied maxima share; an all-NaN slice is NaN",
+    np.nanmin: "NaN entries get 0; tied minima share; an all-NaN slice is NaN",
+    np.ptp: "max - min: tied extrema share the gradient",
+    np.average: "in a and in weights",
+    np.median: "to the middle entries (1/2 each for an even count); ties in stable-sort order; "
+               "a slice with NaN gives NaN",
+    np.quantile: "to the two neighbours with the interpolation weights (also in q, linear); "
+                 "methods linear/lower/higher/midpoint/nearest",
+    np.percentile: "as quantile",
+}
+if hasattr(np, "cumulative_prod"):
+    CONVENTIONS[np.cumulative_prod] = _ZEROS
+
 __all__ = sorted(f.__name__ for f in NUMPY_IMPLS.values())
