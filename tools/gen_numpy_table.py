@@ -162,6 +162,12 @@ def render():
         "\"derived from the VJP\" in the forward column: the primitive has no JVP rule and",
         "the engine derives forward mode from its VJP rule (one small backward pass).",
         "",
+        "Elementwise functions (`np.tanh`, `np.tan`, `np.add`...) are chainrule's primitives",
+        "themselves (`chainrule.numpy.tanh is cr.tanh`: no wrapper, no cost); they take",
+        "arrays, scalars and Tensors, and a list holding Tensors is refused there (never",
+        "silently cut): stack it first with `np.array([...])`. Every other function stacks",
+        "such lists itself.",
+        "",
         f"Generated with NumPy {numpy.__version__}"
         + (f" and SciPy {_scipy_version()}." if _scipy_version() else "."),
         "",
