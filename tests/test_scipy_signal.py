@@ -132,3 +132,35 @@ def test_complex_holomorphic(name, mode):
     np.testing.assert_allclose(getattr(S, name)(a, b, mode), getattr(ss, name)(a, b, mode),
                                atol=1e-12)
     check(lambda a, b: getattr(S, name)(a, b, mode), a, b)
+
+
+AUTOGRAD_AXES = [((4, 5, 3), (2, 3, 2), ([0], [0]), None),
+                 ((2, 6, 3), (3, 4), ([1], [1]), ([2], [0])),
+                 ((3, 4), (5, 2, 4), ([0], [0]), None),
+                 ((2, 5, 4), (2, 3, 4), ([1], [1]), ([0, 2], [0, 2]))]
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("s1,s2,axes,dot_axes", AUTOGRAD_AXES)
+def test_autograd_axes_and_dot_axes(s1, s2, axes, dot_axes, mode):
+    # autograd.scipy.signal.convolve's extension: values and gradients as autograd's
+    ag = pytest.importorskip("autograd")
+    asig = pytest.importorskip("autograd.scipy.signal")
+    a, b = _pair(s1, s2, seed=10)
+    kw = {"axes": axes} if dot_axes is None else {"axes": axes, "dot_axes": dot_axes}
+    ref = asig.convolve(a, b, mode=mode, **kw)
+    np.testing.assert_allclose(S.convolve(a, b, mode, **kw), ref, atol=1e-12)
+    c = np.random.default_rng(11).standard_normal(ref.shape)
+    ours = cr.grad(lambda a, b: cr.sum(S.convolve(a, b, mode, **kw) * c), (0, 1))(a, b)
+    theirs = ag.grad(lambda a, b: (asig.convolve(a, b, mode=mode, **kw) * c).sum(), (0, 1))(a, b)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-12)
+    if mode == "same":
+        check(lambda a, b: S.convolve(a, b, mode, **kw), a, b, order=1)
+
+
+def test_autograd_axes_errors():
+    with pytest.raises(ValueError, match="pair as many"):
+        S.convolve(np.ones((2, 3)), np.ones((2, 3)), axes=([0, 1], [0]))
+    with pytest.raises(ValueError, match="different lengths"):
+        S.convolve(np.ones((2, 3)), np.ones((2, 4)), axes=([0], [0]), dot_axes=([1], [1]))

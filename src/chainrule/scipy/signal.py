@@ -13,7 +13,8 @@ import numpy as np
 import scipy.signal as _ss
 
 from ..ops import _util
-from ..ops.shape import getitem
+from ..ops.reduce import sum as _sum
+from ..ops.shape import getitem, reshape
 from ..primitive import Primitive
 from . import passthrough
 
@@ -108,9 +109,15 @@ def _convolve(in1, in2, mode, axes, path):
     return _crop(y, axes, [(f - n) // 2 for f, n in zip(full, new)], new)
 
 
-def convolve(in1, in2, mode="full", method="auto"):
+def convolve(in1, in2, mode="full", method="auto", *, axes=None, dot_axes=None):
     """scipy.signal.convolve: N-dimensional convolution ('full', 'same', 'valid'); differentiable
     in both inputs.
+
+    ``axes`` and ``dot_axes`` (keywords) are HIPS autograd's extension, for code
+    written against ``autograd.scipy.signal.convolve``: ``axes=([a axes], [b axes])``
+    are convolved pairwise, ``dot_axes=([a axes], [b axes])`` summed over pairwise
+    (as tensordot), and the other axes of in1, then those of in2, lead the result
+    (an outer product), followed by the convolved axes.
 
     Example:
         >>> import numpy as np, chainrule as cr
@@ -118,7 +125,55 @@ def convolve(in1, in2, mode="full", method="auto"):
         >>> cr.grad(lambda a: cr.sum(convolve(a, np.array([1.0, 2.0]))))(np.ones(3))
         array([3., 3., 3.])
     """
+    if axes is not None or dot_axes is not None:
+        return _general(in1, in2, mode, axes, dot_axes)
     return _convolve(in1, in2, mode, None, "scipy.signal.convolve")
+
+
+def _general(a, b, mode, axes, dot_axes):
+    """autograd.scipy.signal.convolve's layout: (a's other axes, b's other axes, convolved)."""
+    from ..ops.shape import transpose
+    path = "scipy.signal.convolve"
+    sa, sb = _util.shape_of(a), _util.shape_of(b)
+    if axes is None:
+        if len(sa) != len(sb):
+            raise ValueError(f"{path}: without axes, in1 and in2 need the same number of "
+                             f"dimensions, got shapes {sa} and {sb}")
+        axes = (range(len(sa)), range(len(sb)))
+    dot_axes = ((), ()) if dot_axes is None else dot_axes
+    (ca, cb), (da, db) = ([list(x) for x in axes], [list(x) for x in dot_axes])
+    if len(ca) != len(cb) or len(da) != len(db):
+        raise ValueError(f"{path}: axes and dot_axes must pair as many axes of in1 as of in2, "
+                         f"got axes={axes!r}, dot_axes={dot_axes!r}")
+    for x, y, what in ((da, db, "dot_axes"),):
+        if any(sa[i] != sb[j] for i, j in zip(x, y)):
+            raise ValueError(f"{path}: {what} pair axes of different lengths in shapes {sa} "
+                             f"and {sb}")
+    ia = [i for i in range(len(sa)) if i not in ca + da]
+    ib = [i for i in range(len(sb)) if i not in cb + db]
+    # a -> (ia, 1.., dot, conv), b -> (1.., ib, dot, conv): one broadcast full convolution
+    at = transpose(a, tuple(ia + da + ca))
+    bt = transpose(b, tuple(ib + db + cb))
+    at = reshape(at, tuple(sa[i] for i in ia) + (1,) * len(ib) + _util.shape_of(at)[len(ia):])
+    bt = reshape(bt, (1,) * len(ia) + _util.shape_of(bt))
+    lead, nd = len(ia) + len(ib), len(da)
+    conv_axes = tuple(range(lead + nd, lead + nd + len(ca)))
+    n1, n2 = [sa[i] for i in ca], [sb[j] for j in cb]
+    if mode == "valid" and not (all(x >= y for x, y in zip(n1, n2))
+                                or all(y >= x for x, y in zip(n1, n2))):
+        raise ValueError(f"{path}: for 'valid' mode, one must be at least as large as the other "
+                         f"in every convolved dimension; got shapes {sa} and {sb}")
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"{path}: mode must be 'full', 'same' or 'valid', got {mode!r}")
+    y = _conv(at, bt, axes=conv_axes)
+    if nd:
+        y = _sum(y, tuple(range(lead, lead + nd)))
+        conv_axes = tuple(ax - nd for ax in conv_axes)
+    if mode == "full":
+        return y
+    full = [x + z - 1 for x, z in zip(n1, n2)]
+    new = n1 if mode == "same" else [abs(x - z) + 1 for x, z in zip(n1, n2)]
+    return _crop(y, conv_axes, [(f - n) // 2 for f, n in zip(full, new)], new)
 
 
 def fftconvolve(in1, in2, mode="full", axes=None):
