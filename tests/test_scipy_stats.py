@@ -178,6 +178,23 @@ def test_multivariate_normal_derivatives():
           np.array(0.1), np.array(2.0))
 
 
+def test_multivariate_normal_entropy_and_batched_mean():
+    for cov in (COV, np.diag(COV), 0.7):
+        np.testing.assert_allclose(st.multivariate_normal.entropy(MEAN, cov),
+                                   sst.multivariate_normal.entropy(MEAN, cov), rtol=1e-12)
+        np.testing.assert_allclose(st.multivariate_normal(MEAN, cov).entropy(),
+                                   sst.multivariate_normal(MEAN, cov).entropy(), rtol=1e-12)
+    # d entropy / d cov = inv(cov) / 2
+    np.testing.assert_allclose(cr.grad(lambda c: st.multivariate_normal.entropy(cov=c))(COV),
+                               np.linalg.inv(COV) / 2, rtol=1e-10)
+    # a mean per point (HIPS autograd broadcasts it): each row its own distribution
+    means = np.stack([MEAN, -MEAN])
+    ours = st.multivariate_normal.logpdf(XM, means, COV)
+    ref = [sst.multivariate_normal.logpdf(x, m, COV) for x, m in zip(XM, means)]
+    np.testing.assert_allclose(ours, ref, rtol=1e-10)
+    check(lambda x, m: st.multivariate_normal.logpdf(x, m, COV), XM, means, order=1)
+
+
 def test_multivariate_normal_errors():
     with pytest.raises(NotImplementedError, match="allow_singular"):
         st.multivariate_normal.logpdf(XM, MEAN, COV, allow_singular=True)

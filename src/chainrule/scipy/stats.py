@@ -150,6 +150,8 @@ class _Frozen:
     def __getattr__(self, name):
         if name in self.dist.methods:
             fun = getattr(self.dist, name)
+            if name == "entropy":
+                return lambda: fun(*self.args, **self.kwds)
             return lambda x: fun(x, *self.args, **self.kwds)
         vals = [_util.value(a) for a in self.args]
         frozen = self.dist._scipy(*vals, **{k: _util.value(v) for k, v in self.kwds.items()})
@@ -460,30 +462,46 @@ class _MultivariateNormal:
     """scipy.stats.multivariate_normal: pdf/logpdf, differentiable in x, mean and cov."""
 
     name = "multivariate_normal"
-    methods = ("pdf", "logpdf")
+    methods = ("pdf", "logpdf", "entropy")
 
     def __init__(self):
         self._scipy = _st.multivariate_normal
 
-    def logpdf(self, x, mean=None, cov=1, allow_singular=False):
+    def _dims(self, method, mean, cov, allow_singular):
+        """(mean, cov, d): the packed parameters and the dimension, checked."""
+        path = f"scipy.stats.multivariate_normal.{method}"
         if allow_singular:
-            raise NotImplementedError("scipy.stats.multivariate_normal.logpdf: "
-                                      "allow_singular=True has no derivative rule in chainrule "
-                                      "(a pseudo-determinant); use a positive definite cov")
-        x, cov = _util.pack(x), _util.pack(cov)
+            raise NotImplementedError(f"{path}: allow_singular=True has no derivative rule in "
+                                      f"chainrule (a pseudo-determinant); use a positive "
+                                      f"definite cov")
+        cov = _util.pack(cov)
         mean = None if mean is None else _util.pack(mean)
         sm = None if mean is None else _util.shape_of(mean)
         sc = _util.shape_of(cov)
-        if sm is not None and len(sm) > 1:
-            raise ShapeError(f"scipy.stats.multivariate_normal.logpdf: mean must be a vector, "
-                             f"got shape {sm}")
         if len(sc) > 2 or (len(sc) == 2 and sc[0] != sc[1]):
-            raise ShapeError(f"scipy.stats.multivariate_normal.logpdf: cov must be a scalar, "
-                             f"a vector or a square matrix, got shape {sc}")
-        d = (sm[0] if sm else 1) if sm is not None else (sc[0] if sc else 1)
+            raise ShapeError(f"{path}: cov must be a scalar, a vector or a square matrix, got "
+                             f"shape {sc}")
+        d = (sm[-1] if sm else 1) if sm is not None else (sc[0] if sc else 1)
         if sc and sc[0] != d:
-            raise ShapeError(f"scipy.stats.multivariate_normal.logpdf: mean has {d} entries "
-                             f"but cov has shape {sc}")
+            raise ShapeError(f"{path}: mean has {d} entries but cov has shape {sc}")
+        if len(sc) < 2 and np.any(_util.value(cov) <= 0):
+            raise ValueError(f"{path}: cov must be positive")
+        return mean, cov, d
+
+    def _logdet(self, cov, d):
+        sc = _util.shape_of(cov)
+        if len(sc) == 0:
+            return d * log(cov), None
+        if len(sc) == 1:
+            return _sum(log(cov)), None
+        low = _cholesky(cov)
+        n = np.arange(d)
+        return 2.0 * _sum(log(getitem(low, (n, n)))), low
+
+    def logpdf(self, x, mean=None, cov=1, allow_singular=False):
+        """log N(x; mean, cov); mean may carry leading (batch) axes, as in HIPS autograd."""
+        mean, cov, d = self._dims("logpdf", mean, cov, allow_singular)
+        x = _util.pack(x)
         sx = _util.shape_of(x)
         if len(sx) == 0:
             x = reshape(x, (1, 1))
@@ -492,23 +510,23 @@ class _MultivariateNormal:
         if _util.shape_of(x)[-1] != d:
             raise ShapeError(f"scipy.stats.multivariate_normal.logpdf: x has shape {sx}; its "
                              f"last axis must have the dimension {d} of the distribution")
-        dev = x if mean is None else x - reshape(mean, (d,))
+        dev = x if mean is None else x - mean
         lead = _util.shape_of(dev)[:-1]
-        if len(sc) < 2:  # scalar or diagonal cov
-            if np.any(_util.value(cov) <= 0):
-                raise ValueError("scipy.stats.multivariate_normal.logpdf: cov must be positive")
+        logdet, low = self._logdet(cov, d)
+        if low is None:  # scalar or diagonal cov
             maha = _sum(dev * dev / cov, -1)
-            logdet = d * log(cov) if len(sc) == 0 else _sum(log(cov))
         else:
-            low = _cholesky(cov)
             z = solve_triangular(low, swapaxes_last(reshape(dev, (-1, d))), lower=True)
             maha = reshape(_sum(z * z, 0), lead)
-            n = np.arange(d)
-            logdet = 2.0 * _sum(log(getitem(low, (n, n))))
         out = -0.5 * (d * _LOG_2PI + logdet + maha)
         # SciPy squeezes the result (one point gives a scalar)
         shape = tuple(s for s in _util.shape_of(out) if s != 1)
         return reshape(out, shape) if shape != _util.shape_of(out) else out
+
+    def entropy(self, mean=None, cov=1, allow_singular=False):
+        """The differential entropy (d (1 + log 2 pi) + log det cov) / 2; differentiable in cov."""
+        _, cov, d = self._dims("entropy", mean, cov, allow_singular)
+        return 0.5 * (d * (1.0 + _LOG_2PI) + self._logdet(cov, d)[0])
 
     def pdf(self, x, mean=None, cov=1, allow_singular=False):
         return exp(self.logpdf(x, mean, cov, allow_singular))
