@@ -408,3 +408,23 @@ def test_quantile_of_a_slice_with_nan_is_nan():
         np.testing.assert_array_equal(on_tensors(npf, x, axis=1, **kw), npf(x, axis=1, **kw))
         g = cr.grad(lambda x: cr.sum(R[npf](x, axis=1, **kw)))(x)
         assert np.all(g[1] == 0) and np.isfinite(g).all() and np.any(g[0] != 0)
+
+
+@pytest.mark.parametrize("npf", [np.prod, np.cumprod, np.std, np.median, np.nanmax])
+def test_jit_replays_zeros_constants_and_nans(npf):
+    """Traced without zeros/ties/NaN, replayed with them: the masked rules are recorded."""
+    c = np.array([1.0, 2.0, 3.0, 4.0])
+    f = lambda x: cr.sum(R[npf](x) * c) if npf is np.cumprod else R[npf](x)  # noqa: E731
+    j = cr.jit(cr.value_and_grad(f))
+    j(np.array([1.0, 2.0, 3.0, 4.0]))
+    for x in ([0.0, 2.0, 3.0, 4.0], [2.0, 0.0, 3.0, 0.0], [1.5] * 4, [1.0, np.nan, 3.0, 2.0]):
+        x = np.array(x)
+        v, g = j(x)
+        v2, g2 = cr.value_and_grad(f)(x)
+        np.testing.assert_allclose(v, v2, equal_nan=True)
+        np.testing.assert_allclose(g, g2, equal_nan=True)
+
+
+def test_names_are_numpys():
+    assert R[np.prod].__name__ == "prod" and R[np.nanstd].__name__ == "nanstd"
+    assert R[np.cumsum].__qualname__ == "cumsum"

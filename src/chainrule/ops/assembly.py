@@ -1,4 +1,4 @@
-"""Shape and assembly functions of NumPy: ravel, stacks, splits, tile, pad, roll, flips, diag, tril, sort, take...
+"""NumPy's shape and assembly functions: ravel, stacks, splits, pad, roll, flips, diag, sort, take...
 
 ``NUMPY_IMPLS`` maps each NumPy callable to its differentiable implementation
 (NumPy's signature; Tensors, arrays, scalars and nested lists of them accepted;
@@ -34,6 +34,7 @@ def _register(npfun, name=None):
     """Decorator: implement ``npfun`` (see ``numpy_function``) and list it in NUMPY_IMPLS."""
     def deco(impl):
         wrapped = numpy_function(npfun, name)(impl)
+        wrapped.__name__ = wrapped.__qualname__ = npfun.__name__  # NumPy's name, for docs
         NUMPY_IMPLS[npfun] = wrapped
         return wrapped
     return deco

@@ -44,6 +44,7 @@ NUMPY_IMPLS = {}
 def _register(npfun):
     def deco(impl):
         wrapped = numpy_function(npfun)(impl)
+        wrapped.__name__ = wrapped.__qualname__ = npfun.__name__  # NumPy's name, for docs
         NUMPY_IMPLS[npfun] = wrapped
         return wrapped
     return deco
