@@ -46,9 +46,13 @@ Conventions (docs/numerics; the tests check each):
   an exactly singular matrix raise NumPy's LinAlgError (their derivatives
   do not exist). slogdet's sign has no gradient.
 - Complex input: inv, solve, det, slogdet, matrix_power, multi_dot, eig,
-  eigvals, norm follow autograd's convention (holomorphic rules do not
-  conjugate). eigh, cholesky, svd, qr, pinv of complex Tensors are refused
-  (TypeError): their rules here are for real matrices.
+  eigvals, eigh, eigvalsh, norm (vector norms, 'fro') follow autograd's
+  convention (holomorphic rules do not conjugate; a real function of z has
+  gradient df/dx - i df/dy). eigh of a complex Hermitian matrix reads one
+  triangle and the real part of the diagonal, as LAPACK does; its gradient is
+  zero on what is not read. cholesky, svd (so 'nuc', 2, -2 norms), qr and
+  pinv of complex Tensors are refused (TypeError): their rules here are for
+  real matrices.
 """
 import math
 
@@ -117,17 +121,28 @@ def _over_gaps(X, w, touch=None):
 
 
 def _read_triangle(t, lower):
-    """The symmetric matrix a function reading one triangle of t sees."""
+    """The symmetric (Hermitian) matrix a function reading one triangle of t sees.
+
+    For complex t the other triangle is the conjugate, and the diagonal's imaginary
+    part is ignored (as LAPACK does).
+    """
     n = shape_of(t)[-1]
-    low = np.tril(np.ones((n, n)), 0) if lower else np.triu(np.ones((n, n)), 0)
-    strict = np.tril(np.ones((n, n)), -1) if lower else np.triu(np.ones((n, n)), 1)
-    return add(multiply(t, low.astype(_dtype(t))), T(multiply(t, strict.astype(_dtype(t)))))
+    strict = (np.tril(np.ones((n, n)), -1) if lower else np.triu(np.ones((n, n)), 1))
+    off = multiply(t, strict.astype(_dtype(t)))
+    if np.iscomplexobj(value(t)):
+        diag = multiply(real(t), np.eye(n))
+        return add(add(off, T(conj(off))), diag)
+    return add(add(off, T(off)), multiply(t, np.eye(n, dtype=_dtype(t))))
 
 
 def _triangle_adjoint(G, lower):
-    """The adjoint of _read_triangle: diag(G) + the read triangle of G + G^T."""
+    """The adjoint of _read_triangle (G: the gradient of the symmetric matrix, as
+    dL = Re sum(G * S)): diag(G) + the read triangle of G + G^T (conjugated for complex)."""
     n = shape_of(G)[-1]
     strict = (np.tril if lower else np.triu)(np.ones((n, n)), -1 if lower else 1)
+    if np.iscomplexobj(value(G)):
+        return add(multiply(real(G), np.eye(n)),
+                   multiply(add(G, T(conj(G))), strict.astype(_dtype(G))))
     return add(multiply(G, np.eye(n, dtype=_dtype(G))),
                multiply(add(G, T(G)), strict.astype(_dtype(G))))
 
@@ -358,18 +373,30 @@ def _eigh_parts(x, n):
 
 
 def _eigh_vjp(g, ans, a, UPLO="L"):
+    # G = conj(V) (diag(gw) + F o (V^T gV)) V^T, then the adjoint of reading one triangle
     n = shape_of(a)[-1]
     w, V = _eigh_parts(ans, n)
     gw, gV = _eigh_parts(g, n)
+    herm = np.iscomplexobj(value(V))
+    if herm:
+        w, gw = real(w), real(gw)  # the eigenvalues are real
     inner = add(_diag_embed(gw), _over_gaps(matmul(T(V), gV), w))
-    return _triangle_adjoint(matmul(matmul(V, inner), T(V)), UPLO.upper() == "L")
+    G = matmul(matmul(conj(V) if herm else V, inner), T(V))
+    return _triangle_adjoint(G, UPLO.upper() == "L")
 
 
 def _eigh_jvp(t, ans, a, UPLO="L"):
+    # P = V^H dA V: dw = Re diag(P), dV = V (F o P) (no phase rotation: see the docstring)
     n = shape_of(a)[-1]
     w, V = _eigh_parts(ans, n)
-    P = matmul(matmul(T(V), _read_triangle(t, UPLO.upper() == "L")), V)
-    return _pack_ops([expand_dims(_diag_part(P), -2), matmul(V, _over_gaps(P, w))])
+    herm = np.iscomplexobj(value(V))
+    if herm:
+        w = real(w)
+    P = matmul(matmul(T(conj(V)) if herm else T(V), _read_triangle(t, UPLO.upper() == "L")), V)
+    dw = _diag_part(P)
+    if herm:
+        dw = real(dw)
+    return _pack_ops([expand_dims(dw, -2), matmul(V, _over_gaps(P, w))])
 
 
 _eigh_p = Primitive(_eigh_fun, "linalg.eigh")
@@ -385,8 +412,9 @@ def eigh(a, UPLO="L"):
         raise ValueError(f"np.linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     if type(a) is not Tensor:
         return np.linalg.eigh(a, UPLO=UPLO)
-    _real_only(a, "eigh", " Use np.linalg.eig, or split into real and imaginary parts.")
     w, V = _eigh_parts(_eigh_p(a, UPLO=UPLO.upper()), n)
+    if np.iscomplexobj(value(a)):  # packed with V, the eigenvalues came out complex
+        w = real(w)
     return _result(EighResult, w, V)
 
 
