@@ -85,6 +85,40 @@ def test_solve_triangular_errors():
         L.solve_triangular(np.eye(2) + 0j, np.ones(2), trans="C")
 
 
+# ----- solve_banded -------------------------------------------------------------------
+def _banded(lu, n=5, seed=30):
+    ab = _rng(seed).standard_normal((lu[0] + lu[1] + 1, n))
+    ab[lu[1]] += 4  # diagonally dominant
+    return ab
+
+
+@pytest.mark.parametrize("lu", [(1, 1), (0, 2), (2, 0), (1, 2), (0, 0)])
+@pytest.mark.parametrize("bshape", [(5,), (5, 2)])
+def test_solve_banded(lu, bshape):
+    ab, b = _banded(lu), _rng(31).standard_normal(bshape)
+    np.testing.assert_allclose(L.solve_banded(lu, ab, b), sla.solve_banded(lu, ab, b),
+                               rtol=1e-12)
+    check(lambda ab, b: L.solve_banded(lu, ab, b), ab, b, order=2 if bshape == (5,) else 1)
+
+
+def test_solve_banded_autograd():
+    ag = pytest.importorskip("autograd")
+    asla = pytest.importorskip("autograd.scipy.linalg")
+    lu, b = (1, 2), _rng(32).standard_normal(5)
+    ab, c = _banded(lu), _rng(33).standard_normal(5)
+    ours = cr.grad(lambda ab, b: cr.sum(L.solve_banded(lu, ab, b) * c), (0, 1))(ab, b)
+    theirs = ag.grad(lambda ab, b: (asla.solve_banded(lu, ab, b) * c).sum(), (0, 1))(ab, b)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-12)
+
+
+def test_solve_banded_shape_errors():
+    with pytest.raises(cr.ShapeError, match="l \\+ u \\+ 1"):
+        L.solve_banded((1, 1), np.ones((2, 4)), np.ones(4))
+    with pytest.raises(cr.ShapeError, match="rows"):
+        L.solve_banded((1, 1), np.ones((3, 4)), np.ones(3))
+
+
 # ----- solve_sylvester, sqrtm ----------------------------------------------------
 def _sylvester_args(n=3, m=2):
     r = _rng(5)

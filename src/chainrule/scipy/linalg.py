@@ -1,6 +1,6 @@
 """chainrule.scipy.linalg: differentiable scipy.linalg; other names pass through to SciPy.
 
-Primitives with their own rules: ``solve_triangular``, ``solve_sylvester``,
+Primitives with their own rules: ``solve_triangular``, ``solve_banded``, ``solve_sylvester``,
 ``expm`` and a Cholesky factor. ``sqrtm``, ``cho_factor``/``cho_solve`` and
 ``cholesky`` are built on them, so every rule is itself differentiable (any
 order, both modes).
@@ -35,7 +35,7 @@ from ..primitive import Primitive
 from ..tensor import Tensor
 from . import _refusing, passthrough
 
-__all__ = ["solve_triangular", "solve_sylvester", "sqrtm", "expm", "cholesky", "cho_factor",
+__all__ = ["solve_triangular", "solve_banded", "solve_sylvester", "sqrtm", "expm", "cholesky", "cho_factor",
            "cho_solve", "inv", "det", "solve", "eigh"]
 
 
@@ -128,6 +128,99 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
                          f"b {_util.shape_of(b)}; b must have {n} rows")
     return _solve_tri(a, b, trans=_trans_code(trans, a), lower=bool(lower),
                       unit_diagonal=bool(unit_diagonal))
+
+
+# ----- solve_banded -------------------------------------------------------------
+# A banded matrix in SciPy's layout: a[i, j] = ab[u + i - j, j]. The rules stay in
+# that layout (O(n (l + u)) work, no dense n x n matrix): gathers with index arrays.
+def _band_grid(lu, n):
+    lo, up = lu
+    return np.arange(lo + up + 1)[:, None], np.arange(n)[None, :]
+
+
+def _band_transpose(ab, lu):
+    """The band of A^T in the layout of (u, l): ab_T[k, j] = A[j, k - l + j]."""
+    lo, up = lu
+    k, j = _band_grid(lu, _util.shape_of(ab)[-1])
+    cols = j + k - lo
+    ok = (cols >= 0) & (cols < _util.shape_of(ab)[-1])
+    return multiply(getitem(ab, (up + lo - k, np.clip(cols, 0, None) * ok)), ok)
+
+
+def _band_outer(u, v, lu):
+    """The band entries of u v^T (u, v vectors, or matrices summed over their columns)."""
+    lo, up = lu
+    n = _util.shape_of(u)[0]
+    k, j = _band_grid(lu, n)
+    rows = k - up + j
+    ok = (rows >= 0) & (rows < n)
+    ui = getitem(u, np.clip(rows, 0, n - 1))       # (l+u+1, n[, m])
+    vj = getitem(v, j[0])                          # (n[, m])
+    if len(_util.shape_of(u)) == 1:
+        return multiply(ui * vj, ok)
+    return multiply(_sum_last(ui * vj), ok)
+
+
+def _band_matmul(ab, x, lu):
+    """A @ x for A in band layout: (A x)[i] = sum_k ab[k, i + u - k] x[i + u - k]."""
+    lo, up = lu
+    n = _util.shape_of(ab)[-1]
+    k, i = _band_grid(lu, n)
+    cols = i + up - k
+    ok = (cols >= 0) & (cols < n)
+    c = np.clip(cols, 0, n - 1)
+    a = multiply(getitem(ab, (k + 0 * c, c)), ok)   # (l+u+1, n)
+    if len(_util.shape_of(x)) == 1:
+        return _sum_first(a * getitem(x, c))
+    return _sum_first(expand_dims(a, -1) * getitem(x, c))
+
+
+def _sum_first(x):
+    from ..ops.reduce import sum as _sum
+    return _sum(x, 0)
+
+
+def _sum_last(x):
+    from ..ops.reduce import sum as _sum
+    return _sum(x, -1)
+
+
+_solve_banded = Primitive(lambda ab, b, lu: _sla.solve_banded(lu, ab, b),
+                          "scipy.linalg.solve_banded")
+
+
+def _banded_vjp_b(g, ans, ab, b, lu):
+    return _solve_banded(_band_transpose(ab, lu), g, lu=lu[::-1])
+
+
+_solve_banded.defvjp(
+    lambda g, ans, ab, b, lu: -_band_outer(_banded_vjp_b(g, ans, ab, b, lu), ans, lu),
+    _banded_vjp_b)
+_solve_banded.defjvp(
+    lambda t, ans, ab, b, lu: -_solve_banded(ab, _band_matmul(t, ans, lu), lu=lu),
+    lambda t, ans, ab, b, lu: _solve_banded(ab, t, lu=lu))
+
+
+def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_finite=True):
+    """scipy.linalg.solve_banded: x with a x = b, a banded (ab: SciPy's band layout);
+    differentiable in ab (its band entries) and b.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> from chainrule.scipy.linalg import solve_banded
+        >>> ab = np.array([[0.0, 1.0], [2.0, 2.0]])      # [[2, 1], [0, 2]]
+        >>> cr.grad(lambda b: cr.sum(solve_banded((0, 1), ab, b)))(np.ones(2))
+        array([0.5 , 0.25])
+    """
+    lo, up = (int(v) for v in l_and_u)
+    sa, sb = _util.shape_of(ab), _util.shape_of(b)
+    if len(sa) != 2 or sa[0] != lo + up + 1:
+        raise ShapeError(f"scipy.linalg.solve_banded: ab must have l + u + 1 = {lo + up + 1} "
+                         f"rows for (l, u) = {(lo, up)}, got shape {sa}")
+    if len(sb) not in (1, 2) or sb[0] != sa[1]:
+        raise ShapeError(f"scipy.linalg.solve_banded: b must have {sa[1]} rows (ab has "
+                         f"{sa[1]} columns), got shape {sb}")
+    return _solve_banded(ab, b, lu=(lo, up))
 
 
 # ----- solve_sylvester ----------------------------------------------------------
@@ -364,6 +457,7 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
 CONVENTIONS = {
     "solve_triangular": "gradient only on the triangle read (no diagonal with unit_diagonal); "
                         "trans='C' of a complex matrix refused",
+    "solve_banded": "gradient only on the band entries of ab; rules in band layout",
     "solve_sylvester": "complex: holomorphic (no conjugation)",
     "sqrtm": "dS solves S dS + dS S = dA; huge (about 1/eps) at a singular matrix",
     "expm": "Frechet derivative by expm([[A, E], [0, A]]); batches",
