@@ -163,6 +163,21 @@ def test_json_cannot_close_the_script_element():
     assert "<b>x" not in page.split("<script")[0]               # escaped in the SVG
 
 
+def test_page_assets_are_package_data():
+    """page.html/.css/.js must reach a `pip install .` (not only an editable install)."""
+    tomllib = pytest.importorskip("tomllib")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "pyproject.toml"), "rb") as fh:
+        conf = tomllib.load(fh)
+    data = conf.get("tool", {}).get("setuptools", {}).get("package-data", {})
+    listed = data.get("chainrule.page", [])
+    import fnmatch
+    for name in ("page.html", "page.css", "page.js"):
+        assert any(fnmatch.fnmatch(name, pat) for pat in listed), \
+            f"pyproject.toml: [tool.setuptools.package-data] \"chainrule.page\" lacks {name}"
+        assert os.path.exists(os.path.join(os.path.dirname(chainrule.page.__file__), name))
+
+
 # ----- in a real browser --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser():

@@ -204,13 +204,17 @@ def _vertex_details(g, j, p):
     out["sum"] = _backward_step(g, j, p).strip() if j < g.n else f"p{g.n} = 1   (p_n = 1)"
     count = g.count_paths(j, g.n)
     dims = all(_jac(g, a, b) is not None for a, b in g.edges) if count else True
-    listed = g.paths(j, g.n, limit=None)[:PATHS_LISTED] if count <= 10 ** 6 else []
+    listed = _first_paths(g, j, PATHS_LISTED)
     scalar = all(x.dim == 1 for x in g.vertices)
     products = []
     for path in listed:
         edges = list(zip(path, path[1:]))
-        Ds = " ".join(f"D^{{{a}->{b}}}" for a, b in reversed(edges)) or "I (the empty path)"
-        text = f"{f' {ARROW} '.join(map(str, path))}: {Ds}"
+        Ds = [f"D^{{{a}->{b}}}" for a, b in reversed(edges)]
+        shown = list(map(str, path))
+        if len(edges) > 8:  # a long path: its ends, and how long it is
+            Ds = Ds[:3] + [ELL] + Ds[-2:] + [f"({len(edges)} factors)"]
+            shown = shown[:3] + [ELL] + shown[-3:]
+        text = f"{f' {ARROW} '.join(shown)}: {' '.join(Ds) or 'I (the empty path)'}"
         if dims:
             prod = np.eye(v.dim)
             for a, b in edges:
@@ -235,6 +239,24 @@ def _vertex_details(g, j, p):
                           f"Jacobians are too large to multiply here, and p{j} = {short(p[j])} "
                           f"is what their sum comes to.")
     return out
+
+
+def _first_paths(g, j, limit):
+    """The first ``limit`` paths from j to n, in g.paths' order, without listing them all."""
+    if j == g.n:
+        return [[j]]
+    found, path, stack = [], [j], [iter(g.vertices[j - 1].children)]
+    while stack and len(found) < limit:  # depth-first, iterative; every child leads to n
+        c = next(stack[-1], None)
+        if c is None:
+            stack.pop()
+            path.pop()
+        elif c == g.n:
+            found.append(path + [c])
+        else:
+            path.append(c)
+            stack.append(iter(g.vertices[c - 1].children))
+    return found
 
 
 def _steps(g, p):

@@ -137,15 +137,23 @@ def _place(g, widths, col, engine):
         for k, i in enumerate(m):
             nodes[i] = (x + colw[c] / 2, top + k * (BOX_H + GAP_Y) + BOX_H / 2)
         x += colw[c] + GAP_X
-    edges = {}
+    edges, bottom = {}, MARGIN + height
     for j, i in g.edges:
         (x0, y0), (x1, y1) = nodes[j], nodes[i]
         x0 += widths[j] / 2
         x1 -= widths[i] / 2 + 9  # room for the arrowhead
-        dx = max((x1 - x0) / 2, 20)
-        edges[(j, i)] = f"M{x0:.1f},{y0:.1f} C{x0 + dx:.1f},{y0:.1f} {x1 - dx:.1f},{y1:.1f} " \
-                        f"{x1:.1f},{y1:.1f}"
-    return {"width": x - GAP_X + MARGIN, "height": height + 2 * MARGIN, "nodes": nodes,
+        span = col[i] - col[j]
+        if span > 1:  # over other columns: an arc below the boxes, deeper the farther it goes
+            low = MARGIN + height + 10 + 5 * min(span, 24)
+            bottom = max(bottom, low)
+            d = f"M{x0:.1f},{y0:.1f} C{x0 + GAP_X:.1f},{low:.1f} {x1 - GAP_X:.1f},{low:.1f} " \
+                f"{x1:.1f},{y1:.1f}"
+        else:
+            dx = max((x1 - x0) / 2, 20)
+            d = f"M{x0:.1f},{y0:.1f} C{x0 + dx:.1f},{y0:.1f} {x1 - dx:.1f},{y1:.1f} " \
+                f"{x1:.1f},{y1:.1f}"
+        edges[(j, i)] = d
+    return {"width": x - GAP_X + MARGIN, "height": bottom + MARGIN, "nodes": nodes,
             "edges": edges, "engine": engine}
 
 
