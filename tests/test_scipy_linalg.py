@@ -43,7 +43,8 @@ def test_solve_triangular_values(trans, lower, unit, bshape):
 @pytest.mark.parametrize("bshape", [(3,), (3, 2)])
 def test_solve_triangular(trans, lower, unit, bshape):
     a, b = _tri(3, lower), _rng(1).standard_normal(bshape)
-    f = lambda a, b: L.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit)  # noqa: E731
+    def f(a, b):
+        return L.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit)
     # second order on one b shape per (trans, lower): the rules are the same for the others
     check(f, a, b, order=2 if bshape == (3,) and not unit else 1)
 

@@ -42,9 +42,9 @@ def test_2d(name, mode, s1, s2):
 
 
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
-@pytest.mark.parametrize("s1,s2,axes", [((3, 4), (1, 2), 1), ((3, 4), (3, 2), (1,)),
-                                        ((2, 5, 3), (2, 2, 1), (1,)), ((2, 5, 3), (1, 2, 3), (1, 2)),
-                                        ((4, 3), (2, 3), -2), ((3, 2), (2, 1), None)])
+@pytest.mark.parametrize("s1,s2,axes", [
+    ((3, 4), (1, 2), 1), ((3, 4), (3, 2), (1,)), ((2, 5, 3), (2, 2, 1), (1,)),
+    ((2, 5, 3), (1, 2, 3), (1, 2)), ((4, 3), (2, 3), -2), ((3, 2), (2, 1), None)])
 @pytest.mark.parametrize("name", ["fftconvolve", "oaconvolve"])
 def test_fftconvolve_axes(name, mode, s1, s2, axes):
     a, b = _pair(s1, s2, seed=2)

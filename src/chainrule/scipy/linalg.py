@@ -1,9 +1,10 @@
 """chainrule.scipy.linalg: differentiable scipy.linalg; other names pass through to SciPy.
 
-Primitives with their own rules: ``solve_triangular``, ``solve_banded``, ``solve_sylvester``,
-``expm`` and a Cholesky factor. ``sqrtm``, ``cho_factor``/``cho_solve`` and
-``cholesky`` are built on them, so every rule is itself differentiable (any
-order, both modes).
+Primitives with their own rules: ``solve_triangular``, ``solve_banded``,
+``solve_sylvester``, ``expm`` and a Cholesky factor. ``sqrtm`` and
+``cho_factor``/``cho_solve`` are built on them, and every rule is itself written
+with chainrule operations, so it is differentiable again (any order, both modes).
+``cholesky``, ``inv``, ``det``, ``solve`` and ``eigh`` use np.linalg's rules.
 
 - solve_triangular: x = op(A)^{-1} b; gb = op(A)^{-T} g and gA = -gb x^T
   (transposed back when op is a transpose), kept to the triangle that SciPy
@@ -35,8 +36,8 @@ from ..primitive import Primitive
 from ..tensor import Tensor
 from . import _refusing, passthrough
 
-__all__ = ["solve_triangular", "solve_banded", "solve_sylvester", "sqrtm", "expm", "cholesky", "cho_factor",
-           "cho_solve", "inv", "det", "solve", "eigh"]
+__all__ = ["solve_triangular", "solve_banded", "solve_sylvester", "sqrtm", "expm", "cholesky",
+           "cho_factor", "cho_solve", "inv", "det", "solve", "eigh"]
 
 
 def _matrix(a, name):
