@@ -428,3 +428,29 @@ def test_jit_replays_zeros_constants_and_nans(npf):
 def test_names_are_numpys():
     assert R[np.prod].__name__ == "prod" and R[np.nanstd].__name__ == "nanstd"
     assert R[np.cumsum].__qualname__ == "cumsum"
+
+
+@pytest.mark.parametrize("method", ["linear", "lower", "higher", "midpoint", "nearest"])
+def test_nan_quantiles(method):
+    x = arr(4, 5)
+    x[0, 1] = x[2, 1] = x[3, 3] = np.nan
+    x[:, 4] = np.nan  # an all-NaN column
+    finite = ~np.isnan(x)
+    for npf, q in ((np.nanquantile, [0.2, 0.5]), (np.nanpercentile, 70.0)):
+        for axis in (None, 0, 1):
+            for keepdims in (False, True):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    expected = npf(x, q, axis=axis, method=method, keepdims=keepdims)
+                np.testing.assert_allclose(
+                    on_tensors(npf, x, q=q, axis=axis, method=method, keepdims=keepdims),
+                    expected, rtol=1e-13)
+        g = cr.grad(lambda x: cr.sum(R[npf](x[:, :4], q, axis=0, method=method)))(x)
+        assert np.all(g[~finite] == 0) and np.isfinite(g).all()
+        # away from the NaNs, the derivatives of the plain selection
+        check(lambda v: R[npf](cr.index_add(v, np.nonzero(finite[:, :4]), (4, 4))
+                               + np.where(finite[:, :4], 0.0, np.nan), q, axis=0,
+                               method=method), x[:, :4][finite[:, :4]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy: "All-NaN slice encountered"
+        np.testing.assert_allclose(on_tensors(np.nanmedian, x, axis=0), np.nanmedian(x, axis=0))

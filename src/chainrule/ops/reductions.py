@@ -27,7 +27,7 @@ compositions of them and of the core reductions. Numerical conventions:
 """
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import ConstantPrimitive, Primitive
 from ..state import refuse_value
 from ..tensor import Tensor
 from ._npapi import check_dtype, numpy_function
@@ -484,7 +484,35 @@ nanmin = _nanext(np.nanmin, _min, np.inf)
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def _quantile(name, a, q, axis, method, keepdims):
+def _positions(s, q, method, nan, part):
+    """Where the quantiles q read the sorted slices s (shape (n, rest...)).
+
+    part 0: the lower index, 1: the upper index, 2: the weight of the upper
+    one; each of shape q.shape + rest. With ``nan`` each slice counts only its
+    entries that are not NaN (sorting put NaN last).
+    """
+    n, rest = s.shape[0], s.shape[1:]
+    k = np.sum(~np.isnan(s), axis=0) if nan else np.full(rest, n)
+    v = q.reshape(q.shape + (1,) * len(rest)) * (k - 1)
+    if method in ("lower", "higher", "nearest"):
+        # NumPy's nearest rounds half to even, as np.around
+        lo = {"lower": np.floor, "higher": np.ceil, "nearest": np.around}[method](v)
+        hi, frac = lo, np.zeros_like(v)
+    else:
+        lo = np.floor(v)
+        hi = np.minimum(lo + 1, k - 1)
+        frac = v - lo
+        if method == "midpoint":
+            frac = np.where(frac > 0, 0.5, 0.0)
+    if part == 2:
+        return frac.astype(s.dtype)  # a float32 program stays float32
+    return np.clip(lo if part == 0 else hi, 0, max(n - 1, 0)).astype(np.intp)
+
+
+_position = ConstantPrimitive(_positions, "quantile_positions")
+
+
+def _quantile(name, a, q, axis, method, keepdims, nan=False):
     """Quantiles q in [0, 1] of a over axis: the sorted slice, read at q * (n - 1)."""
     if method not in _METHODS:
         raise NotImplementedError(f"{name}: method={method!r} has no derivative rule in "
@@ -494,40 +522,34 @@ def _quantile(name, a, q, axis, method, keepdims):
     s0 = shape_of(a)
     nd = len(s0)
     axes = normalize_axis(axis, nd) if nd else ()
-    rest = [i for i in range(nd) if i not in axes]
+    rest = tuple(s0[i] for i in range(nd) if i not in axes)
     # the reduced axes first, merged into one: (n, rest...)
     a = moveaxis.__wrapped__(a, axes, tuple(range(len(axes)))) if axes else a
     n = int(np.prod([s0[i] for i in axes], dtype=int))
-    a = reshape(a, (n,) + tuple(s0[i] for i in rest))
-    s = sort.__wrapped__(a, axis=0)
+    s = sort.__wrapped__(reshape(a, (n,) + rest), axis=0)
+    if type(q) is Tensor:
+        refuse_value(q, f"{name} with a traced q (the entries it reads depend on q)")
     qv = np.asarray(value(q), dtype=float)
     if np.any((qv < 0) | (qv > 1)):
         raise ValueError(f"{name}: Quantiles must be in the range [0, 1]")
-    v = qv * (n - 1)
-    lo = np.floor(v).astype(np.intp)
-    hi = np.minimum(lo + 1, n - 1)
-    frac_v = (v - lo).astype(value(a).dtype)  # a float32 program stays float32
-    if method == "lower":
-        out = getitem(s, lo)
-    elif method == "higher":
-        out = getitem(s, np.ceil(v).astype(np.intp))
-    elif method == "nearest":
-        # NumPy rounds half to even
-        out = getitem(s, np.around(v).astype(np.intp))
-    else:
-        bshape = qv.shape + (1,) * len(rest)
-        if method == "midpoint":
-            frac = np.where(frac_v > 0, 0.5, 0.0).astype(frac_v.dtype).reshape(bshape)
-        elif type(q) is Tensor:  # differentiable in q as well (which entries: from its value)
-            refuse_value(q, f"{name} with a traced q (the entries it reads depend on q)")
-            frac = reshape(q * (n - 1) - lo, bshape)
+    # the other axes of each read: aranges broadcast against q.shape + rest
+    nq = qv.ndim
+    others = tuple(np.arange(r).reshape((1,) * (nq + d) + (r,) + (1,) * (len(rest) - d - 1))
+                   for d, r in enumerate(rest))
+    lo = _position(s, q=qv, method=method, nan=nan, part=0)
+    out = getitem(s, (lo,) + others)
+    if method not in ("lower", "higher", "nearest"):
+        hi = _position(s, q=qv, method=method, nan=nan, part=1)
+        if type(q) is Tensor and method == "linear" and not nan:
+            # differentiable in q as well: the weight is q (n - 1) - lo
+            frac = reshape(q, qv.shape + (1,) * len(rest)) * (n - 1) - lo
         else:
-            frac = frac_v.reshape(bshape)
-        lo_v, hi_v = getitem(s, lo), getitem(s, hi)
-        out = lo_v + (hi_v - lo_v) * frac
+            frac = _position(s, q=qv, method=method, nan=nan, part=2)
+        out = out + (getitem(s, (hi,) + others) - out) * frac
     if value(a).dtype.kind == "f" and n:
-        # a slice holding NaN has NaN quantiles (NumPy's); sorting put its NaN last
-        out = _where(isnan(getitem(s, -1)), value(a).dtype.type(np.nan), out)
+        # NaN quantiles (NumPy's): a slice holding NaN, or (nan-functions) only NaN;
+        # sorting put the NaN last
+        out = _where(isnan(getitem(s, 0 if nan else -1)), value(a).dtype.type(np.nan), out)
     if keepdims:
         out = reshape(out, qv.shape + kept_shape(s0, axes if axes else None))
     return out
@@ -558,6 +580,33 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return _quantile("np.median", a, 0.5, axis, "linear", keepdims)
 
 
+@_register(np.nanquantile)
+def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                keepdims=False, *, weights=None, interpolation=None):
+    """np.nanquantile: quantiles of the entries that are not NaN (NaN get gradient 0)."""
+    if weights is not None:
+        raise NotImplementedError("np.nanquantile: weights= has no derivative rule in chainrule")
+    return _quantile("np.nanquantile", a, value(q), axis, interpolation or method, keepdims,
+                     nan=True)
+
+
+@_register(np.nanpercentile)
+def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                  keepdims=False, *, weights=None, interpolation=None):
+    """np.nanpercentile: nanquantile in percent."""
+    if weights is not None:
+        raise NotImplementedError("np.nanpercentile: weights= has no derivative rule in "
+                                  "chainrule")
+    return _quantile("np.nanpercentile", a, np.asarray(value(q)) / 100, axis,
+                     interpolation or method, keepdims, nan=True)
+
+
+@_register(np.nanmedian)
+def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """np.nanmedian: the median of the entries that are not NaN."""
+    return _quantile("np.nanmedian", a, 0.5, axis, "linear", keepdims, nan=True)
+
+
 # For docs/numpy.md (tools/gen_numpy_table.py): the conventions of the module docstring.
 _ZEROS = "exact with zeros (product of the other entries, no division by 0), to second order"
 CONVENTIONS = {
@@ -577,6 +626,8 @@ CONVENTIONS = {
     np.quantile: "to the two neighbours with the interpolation weights (also in q, linear); "
                  "methods linear/lower/higher/midpoint/nearest",
     np.percentile: "as quantile",
+    np.nanquantile: "as quantile over the entries that are not NaN (NaN get 0; not in q)",
+    np.nanpercentile: "as nanquantile", np.nanmedian: "as nanquantile",
 }
 if hasattr(np, "cumulative_prod"):
     CONVENTIONS[np.cumulative_prod] = _ZEROS
