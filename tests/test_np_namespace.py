@@ -194,3 +194,12 @@ def test_float32_stays_float32():
     x = numpy.array([0.3, 0.5], dtype=numpy.float32)
     g = cr.grad(lambda a: np.sum(np.tan(np.array([a, a * 2])) * np.float32(2)))(x)
     assert g.dtype == numpy.float32
+
+
+def test_values_read_under_jit_are_refused_shapes_are_not():
+    f = cr.jit(lambda x: np.sum(np.tan(x) * np.shape(x)[0]) + numpy.ndim(x))
+    for x in (numpy.array([0.1, 0.3]), numpy.array([0.1, 0.3, 0.2])):
+        numpy.testing.assert_allclose(f(x), numpy.sum(numpy.tan(x)) * x.size + 1)
+    for g in (lambda x: np.sum(x * np.argmax(x)), lambda x: np.sum(x * numpy.argmax(x))):
+        with pytest.raises(cr.JitError, match="argmax"):
+            cr.jit(g)(numpy.array([1.0, 3.0, 2.0]))

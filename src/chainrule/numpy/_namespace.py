@@ -25,6 +25,7 @@ import numpy as _np
 from ..ops import catalogue, dispatch
 from ..ops._util import pack
 from ..primitive import ConstantPrimitive, Primitive
+from ..state import refuse_value
 from ..tensor import Tensor
 
 # Functions that take a sequence of arrays first: their list is not stacked.
@@ -60,12 +61,18 @@ def _nearest_pointer(path):
     return advice[0] if implementation(getattr(mod, name)) is not None else None
 
 
-def deep_values(x):
-    """x with every Tensor replaced by its value (inside lists and tuples too)."""
+def deep_values(x, what=None):
+    """x with every Tensor replaced by its value (inside lists and tuples too).
+
+    Under cr.jit, reading a traced value is refused (``refuse_value``): the value of
+    the first call would be frozen into the recorded program.
+    """
     if type(x) is Tensor:
+        if what is not None:
+            refuse_value(x, what)
         return x.value
     if isinstance(x, (list, tuple)):
-        return type(x)(deep_values(i) for i in x)
+        return type(x)(deep_values(i, what) for i in x)
     return x
 
 
@@ -84,9 +91,11 @@ def _differentiated(x):
 
 def passthrough(fun, path):
     """NumPy's ``fun`` on values: for functions without a derivative (no gradient, as autograd)."""
+    what = None if fun in dispatch.METADATA else path  # shapes and dtypes: fine under cr.jit
+
     @functools.wraps(fun)
     def on_values(*args, **kw):
-        return fun(*deep_values(args), **{k: deep_values(v) for k, v in kw.items()})
+        return fun(*deep_values(args, what), **{k: deep_values(v, what) for k, v in kw.items()})
     on_values.chainrule_kind = "no derivative"
     on_values.chainrule_path = path
     return on_values
@@ -102,7 +111,7 @@ def refusing(fun, path, nearest):
                 f"{path} has no derivative rule in chainrule yet, so it cannot be applied to "
                 f"a Tensor being differentiated.{hint} Use t.detach() to compute on the "
                 f"value without a gradient; docs/numpy.md lists what is supported.")
-        return fun(*deep_values(args), **{k: deep_values(v) for k, v in kw.items()})
+        return fun(*deep_values(args, path), **{k: deep_values(v, path) for k, v in kw.items()})
     guarded.chainrule_kind = "refused"
     guarded.chainrule_path = path
     return guarded

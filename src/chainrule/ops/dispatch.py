@@ -12,6 +12,7 @@ silently dropping the gradient.
 """
 import numpy as np
 
+from ..state import refuse_value
 from ..tensor import Tensor
 from ._util import pack
 from . import catalogue, npextra
@@ -64,6 +65,12 @@ NO_DERIVATIVE = CONSTANT_UFUNCS | _names(np, """
     broadcast_shapes einsum_path packbits unpackbits isdtype issubdtype mintypecode
     typename format_float_positional format_float_scientific datetime_as_string
     datetime_data busday_count busday_offset is_busday""") | _names(np.linalg, "matrix_rank")
+
+# Functions that read only shapes and dtypes, never values: allowed on arrays cr.jit
+# traces (a new shape or dtype is a new trace).
+METADATA = _names(np, """
+    shape ndim size result_type iscomplexobj isrealobj isscalar zeros_like ones_like
+    empty_like may_share_memory shares_memory common_type iterable can_cast""")
 
 # The old name, kept for readers of this module.
 CONSTANT_FUNCTIONS = NO_DERIVATIVE - CONSTANT_UFUNCS
@@ -141,11 +148,15 @@ _REDUCE_VIA = {(np.multiply, "reduce"): np.prod, (np.add, "accumulate"): np.cums
                (np.multiply, "accumulate"): np.cumprod}
 
 
-def _values(x):
+def _values(x, what=None):
+    """x with Tensors replaced by their values; reading a value cr.jit is tracing is
+    refused, naming ``what`` (None: only shapes and dtypes are read, which is fine)."""
     if type(x) is Tensor:
+        if what is not None:
+            refuse_value(x, what)
         return x.value
     if isinstance(x, (list, tuple)):
-        return type(x)(_values(i) for i in x)
+        return type(x)(_values(i, what) for i in x)
     return x
 
 
@@ -167,7 +178,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         if op is not None and not kwargs:
             return op(*inputs)
         if ufunc in CONSTANT_UFUNCS:
-            return ufunc(*_values(inputs), **_values_kw(kwargs))
+            what = f"np.{ufunc.__name__}"
+            return ufunc(*_values(inputs, what), **{k: _values(v, what) for k, v in kwargs.items()})
     elif method in ("reduce", "accumulate") and len(inputs) == 1 and not kwargs.get("out"):
         r = _ufunc_method(ufunc, method, inputs[0], kwargs)
         if r is not NotImplemented:
@@ -197,16 +209,13 @@ def _ufunc_method(ufunc, method, a, kwargs):
     return impl(a, axis=axis, keepdims=keepdims)
 
 
-def _values_kw(kwargs):
-    return {k: _values(v) for k, v in kwargs.items()}
-
-
 def array_function(func, args, kwargs):
     op = function_impl(func)
     if op is not None:
         return op(*args, **kwargs)
     if func in NO_DERIVATIVE:
-        return func(*_values(args), **_values_kw(kwargs))
+        what = None if func in METADATA else _path(func)
+        return func(*_values(args, what), **{k: _values(v, what) for k, v in kwargs.items()})
     raise TypeError(
         f"{_path(func)} has no derivative rule in chainrule, so it cannot be applied to a "
         f"Tensor being differentiated. Use t.detach() to compute on the value without "
