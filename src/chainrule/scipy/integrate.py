@@ -28,6 +28,7 @@ from ..ops import _util
 from ..ops.shape import getitem, reshape
 from ..primitive import Each, Primitive
 from ..tensor import Tensor
+from ..transforms import jacobian, vjp
 from . import passthrough
 
 __all__ = ["odeint"]
@@ -68,7 +69,6 @@ def _numerical(fun, name):
 # ----- reverse mode: the adjoint method ----------------------------------------------
 def _adjoint_fun(g, yt, y0, t, *args, func, opts):
     """Every gradient (y0, t, args), flattened and joined, given the cotangent g of y(t)."""
-    import chainrule as cr
     T, D = yt.shape
     g = np.asarray(g, dtype=float).reshape(T, D)
     f = _rhs(func, args)
@@ -77,7 +77,7 @@ def _adjoint_fun(g, yt, y0, t, *args, func, opts):
     def augmented(s, ti):
         # s = [y, a (adjoint of y), running gradient of t0, running gradients of args]
         y, a = s[:D], s[D:2 * D]
-        out, pull = cr.vjp(lambda y, ti, *p: func(y, ti, *p), y, ti, *args)
+        out, pull = vjp(lambda y, ti, *p: func(y, ti, *p), y, ti, *args)
         grads = pull(-a.reshape(np.shape(_v(out))))
         return np.concatenate([_v(out).ravel()] + [_v(x).ravel() for x in grads])
 
@@ -115,7 +115,6 @@ def _odeint_vjp(k):
 # ----- forward mode: sensitivities --------------------------------------------------
 def _tangent_fun(tk, yt, y0, t, *args, k, func, opts):
     """The tangent of y(t) for the tangent tk of input k (0: y0, 1: t, 2...: args)."""
-    import chainrule as cr
     T, D = yt.shape
     f = _rhs(func, args)
     t = np.asarray(t, dtype=float)
@@ -128,10 +127,10 @@ def _tangent_fun(tk, yt, y0, t, *args, k, func, opts):
         s0 = np.zeros(D)
 
     def jac(y, ti):
-        fun = lambda y, *p: cr.reshape(func(y, ti, *p), (D,))  # noqa: E731
+        fun = lambda y, *p: reshape(func(y, ti, *p), (D,))  # noqa: E731
         if k < 2:
-            return _v(cr.jacobian(fun)(y, *args)), None
-        jy, ja = cr.jacobian(fun, argnums=(0, k - 1))(y, *args)
+            return _v(jacobian(fun)(y, *args)), None
+        jy, ja = jacobian(fun, argnums=(0, k - 1))(y, *args)
         return _v(jy), _v(ja)
 
     def augmented(s, ti):

@@ -28,9 +28,10 @@ import numpy as np
 import scipy.linalg as _sla
 
 from ..errors import ShapeError
-from ..ops import _util
+from ..ops import _util, npla
 from ..ops.elementwise import multiply
 from ..ops.linalg import matmul
+from ..ops.reduce import sum as _sum
 from ..ops.shape import concatenate, expand_dims, getitem, swapaxes_last
 from ..primitive import Primitive
 from ..tensor import Tensor
@@ -177,12 +178,10 @@ def _band_matmul(ab, x, lu):
 
 
 def _sum_first(x):
-    from ..ops.reduce import sum as _sum
     return _sum(x, 0)
 
 
 def _sum_last(x):
-    from ..ops.reduce import sum as _sum
     return _sum(x, -1)
 
 
@@ -368,7 +367,6 @@ def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
         raise TypeError("scipy.linalg.cholesky: complex matrices are not supported by "
                         "chainrule's rule (the factor of a Hermitian matrix is not "
                         "holomorphic); use a real symmetric positive definite matrix")
-    from ..ops import npla
     impl = getattr(npla, "NUMPY_IMPLS", {}).get(np.linalg.cholesky)
     if impl is not None:
         return impl(a, upper=not lower)
@@ -410,7 +408,6 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
 def _np_impl(npfun, path):
     """np.linalg's differentiable implementation (chainrule.ops.npla) once it exists,
     else SciPy's function on values (refusing a Tensor being differentiated)."""
-    from ..ops import npla
     impl = getattr(npla, "NUMPY_IMPLS", {}).get(npfun)
     if impl is not None:
         return impl
@@ -446,7 +443,6 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
                          type=type, subset_by_index=subset_by_index,
                          subset_by_value=subset_by_value, driver=driver)
     impl = _np_impl(np.linalg.eigh, "scipy.linalg.eigh")
-    from ..ops import npla
     if impl is getattr(npla, "NUMPY_IMPLS", {}).get(np.linalg.eigh):
         w, v = impl(a, UPLO="L" if lower else "U")
     else:

@@ -12,9 +12,10 @@ to any order, and the JVP is linear in each operand: ta * b + a * tb.
 import numpy as np
 import scipy.signal as _ss
 
-from ..ops import _util
+from ..ops import _util, ufuncs as _ufuncs
+from ..ops.elementwise import multiply
 from ..ops.reduce import sum as _sum
-from ..ops.shape import getitem, reshape
+from ..ops.shape import getitem, reshape, transpose
 from ..primitive import Primitive
 from . import passthrough
 
@@ -85,7 +86,6 @@ def _convolve(in1, in2, mode, axes, path):
     if mode not in ("full", "same", "valid"):
         raise ValueError(f"{path}: mode must be 'full', 'same' or 'valid', got {mode!r}")
     if len(s1) == 0:
-        from ..ops.elementwise import multiply
         return multiply(in1, in2)
     axes = _axes(axes, len(s1), path)
     for i in range(len(s1)):
@@ -132,7 +132,6 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, dot_axes=None):
 
 def _general(a, b, mode, axes, dot_axes):
     """autograd.scipy.signal.convolve's layout: (a's other axes, b's other axes, convolved)."""
-    from ..ops.shape import transpose
     path = "scipy.signal.convolve"
     sa, sb = _util.shape_of(a), _util.shape_of(b)
     if axes is None:
@@ -189,8 +188,7 @@ def oaconvolve(in1, in2, mode="full", axes=None):
 def _conj(x):
     if not np.iscomplexobj(_util.value(x)):
         return x
-    from ..ops.ufuncs import NUMPY_IMPLS
-    conj = NUMPY_IMPLS.get(np.conjugate)
+    conj = _ufuncs.NUMPY_IMPLS.get(np.conjugate)
     if conj is None:
         raise TypeError("scipy.signal.correlate: complex in2 needs np.conjugate's rule, which "
                         "chainrule does not have yet; use real inputs")
