@@ -7,6 +7,8 @@ Decompositions are checked through functions that do not depend on the sign
 (phase) of each eigenvector or singular vector: squares of their entries,
 reconstructions, eigenvalues.
 """
+import zlib
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,13 @@ from npcheck import check
 pytestmark = pytest.mark.filterwarnings("ignore:grad. the output of")
 
 R = np.random.default_rng(3)
+
+
+@pytest.fixture(autouse=True)
+def _reseed(request):
+    """Each test draws the same numbers whichever tests run before it."""
+    R.bit_generator.state = np.random.default_rng(
+        [3, zlib.crc32(request.node.nodeid.encode())]).bit_generator.state
 
 
 def rand(*shape):
@@ -483,7 +492,7 @@ def test_multi_dot_tensorinv_tensorsolve():
     g = cr.grad(lambda *a: L.multi_dot(a), argnums=(0, 1))(*arrs)
     ts = [torch.tensor(a, requires_grad=True) for a in arrs]
     torch.linalg.multi_dot(ts).backward()
-    np.testing.assert_allclose(g[1], ts[1].grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g[1], ts[1].grad.numpy(), rtol=1e-10, atol=1e-12)
     a = rand(2, 3, 6) + np.eye(6).reshape(2, 3, 6) * 4
     np.testing.assert_allclose(L.tensorinv(cr.tensor(a)), np.linalg.tensorinv(a), rtol=1e-10)
     check(L.tensorinv, a)
