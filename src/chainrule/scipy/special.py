@@ -181,7 +181,10 @@ def _gammainc_dx(ans, a, x):
 #   dens_da(a, x, k)      = d^k/da^k x^(a-1) e^-x / Gamma(a)
 #                           d/da: k + 1;  d/dx: ((a-1)/x - 1) dens_da(k) + (k/x) dens_da(k-1)
 
-_EPS = 1e-16
+# Convergence: a few ulps (|delta - 1| of a continued fraction can stay at one ulp, 2.2e-16,
+# for ever); the iteration counts grow like sqrt(a), so the cap is never the limit in practice.
+_EPS = 1e-15
+_MAXITER = 20000
 
 
 def _t_mul(p, q):
@@ -224,7 +227,7 @@ def _gammainc_taylor(a, x, k):
         pre = _t_exp(_t_log_prefactor(aa, xx, 0, 1, k))  # x^a e^-x / Gamma(a + 1)
         term = [np.ones_like(aa)] + [np.zeros_like(aa) for _ in range(k)]
         total = list(term)
-        for n in range(1, 100000):
+        for n in range(1, _MAXITER):
             inv = 1 / (aa + n)  # 1 / (a + n + e) = sum_j (-e)^j / (a + n)^(j + 1)
             step = [xx * inv * (-inv) ** j for j in range(k + 1)]
             term = _t_mul(term, step)
@@ -242,7 +245,7 @@ def _gammainc_taylor(a, x, k):
         c = [np.full_like(aa, 1e300)] + zero
         d = _t_recip(b)
         h = list(d)
-        for i in range(1, 100000):
+        for i in range(1, _MAXITER):
             an = [-i * (i - aa)] + ([np.full_like(aa, float(i))] + zero[1:] if k else [])
             b = [b[0] + 2] + b[1:]
             d = _t_recip([u + v for u, v in zip(_t_mul(an, d), b)])
@@ -422,7 +425,7 @@ def _b_cf(A, B, x):
     c = one.copy()
     d = _b_recip(one - _b_mul(qab, _b_recip(qap)) * x)
     h = d.copy()
-    for m in range(1, 100000):
+    for m in range(1, _MAXITER):
         m2 = 2 * m
         aa = _b_mul(m * (B - m * one) * x, _b_recip(_b_mul(qam + m2 * one, A + m2 * one)))
         d = _b_recip(one + _b_mul(aa, d))
