@@ -342,3 +342,13 @@ def test_parameters_and_passthrough():
     assert st.pearsonr([1.0, 2.0, 3.0], [1.0, 2.0, 3.5])[0] > 0.9   # module pass-through
     for name in st.__all__:
         assert hasattr(getattr(st, name), "logpdf") or hasattr(getattr(st, name), "logpmf")
+
+
+def test_objects_copy_and_pickle():
+    import copy
+    import pickle
+    for obj in (st.norm, st.poisson, st.multivariate_normal, st.norm(1.0, 2.0)):
+        c = copy.copy(obj)
+        assert float(c.logpdf(0.5) if hasattr(obj, "logpdf") else 0.0) == \
+            float(obj.logpdf(0.5) if hasattr(obj, "logpdf") else 0.0)
+        pickle.loads(pickle.dumps(obj))

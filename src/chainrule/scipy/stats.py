@@ -131,7 +131,10 @@ class _Distribution:
         return _Frozen(self, args, kwds)
 
     def __getattr__(self, name):
-        # any other method is SciPy's, on values (refusing a Tensor being differentiated)
+        # any other method is SciPy's, on values (refusing a Tensor being differentiated);
+        # private names are not forwarded (copy and pickle probe them before __init__ ran)
+        if name.startswith("_"):
+            raise AttributeError(name)
         obj = getattr(self._scipy, name)
         if callable(obj):
             return _refusing(obj, f"scipy.stats.{self.name}.{name}")
@@ -148,6 +151,8 @@ class _Frozen:
         self.dist, self.args, self.kwds = dist, args, kwds
 
     def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
         if name in self.dist.methods:
             fun = getattr(self.dist, name)
             if name == "entropy":
