@@ -22,7 +22,7 @@ from ._npapi import check_dtype, has_tensor, numpy_function
 from ._util import linear_jvp, pack, shape_of, value
 from . import ufuncs
 from .compare import equal, isnan
-from .elementwise import multiply, where
+from .elementwise import cast, exp, log, multiply, where
 from .reduce import sum as _sum
 from .shape import (broadcast_to, concatenate, getitem, index_add, reshape,
                     transpose)
@@ -570,6 +570,104 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     return take_along_axis.__wrapped__(a, _argpartition(a, kth, axis=axis, kind=kind), axis)
 
 
+# ----- gathering by labels ---------------------------------------------------------------
+def _by_labels(parts, npfun):
+    """``npfun`` applied to the parts' entry labels; the result gathers those entries.
+
+    Each entry of each part gets a distinct integer label; NumPy's own function
+    rearranges the labels (np.insert, np.choose, np.block, np.resize: every
+    broadcasting and ordering rule is NumPy's), and the output reads the
+    labelled entries from the parts joined flat. The gradient of an entry used
+    several times adds up.
+    """
+    parts = [pack(p) for p in parts]
+    labels, start = [], 0
+    for p in parts:
+        shp = shape_of(p)
+        size = int(np.prod(shp, dtype=int))
+        labels.append(np.arange(start, start + size).reshape(shp))
+        start += size
+    r = np.asarray(npfun(labels))
+    flat = concatenate([reshape(p, (-1,)) for p in parts], 0)
+    return getitem(flat, r)
+
+
+@_register(np.insert)
+def insert(arr, obj, values, axis=None):
+    """np.insert: values inserted before the given indices (differentiable in arr and values)."""
+    if type(obj) is Tensor:
+        refuse_value(obj, "np.insert with traced indices")
+    obj = value(obj)
+    return _by_labels([arr, values], lambda lab: np.insert(lab[0], obj, lab[1], axis=axis))
+
+
+@_register(np.choose)
+def choose(a, choices, out=None, mode="raise"):
+    """np.choose: each entry from the choice its index in ``a`` names (no derivative in a)."""
+    if type(a) is Tensor:
+        refuse_value(a, "np.choose with a traced index array")
+    a = np.asarray(value(a))
+    return _by_labels(list(choices), lambda lab: np.choose(a, lab, mode=mode))
+
+
+@_register(np.resize)
+def resize(a, new_shape):
+    """np.resize: the entries repeated in order to fill new_shape."""
+    return _by_labels([a], lambda lab: np.resize(lab[0], new_shape))
+
+
+@_register(np.block)
+def block(arrays):
+    """np.block: an array assembled from nested lists of blocks (NumPy's depth rules)."""
+    flat, todo = [], [arrays]
+    while todo:  # the blocks, in order, wherever they sit in the nesting
+        x = todo.pop()
+        if isinstance(x, list):
+            todo.extend(reversed(x))
+        else:
+            flat.append(x)
+
+    def rebuild(labels):
+        it = iter(labels)
+
+        def walk(x):
+            return [walk(i) for i in x] if isinstance(x, list) else next(it)
+        return np.block(walk(arrays))
+    return _by_labels(flat, rebuild)
+
+
+@_register(np.unwrap)
+def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
+    """np.unwrap: p plus multiples of period (piecewise constant): the gradient is the identity."""
+    p = pack(p)
+    return p + _unwrap_shift(p, discont=discont, axis=axis, period=period)
+
+
+# a recorded constant, so that cr.jit recomputes the shifts from each call's input
+_unwrap_shift = ConstantPrimitive(
+    lambda p, discont, axis, period: np.unwrap(p, discont, axis, period=period) - p,
+    "unwrap_shift")
+
+
+@_register(np.sort_complex)
+def sort_complex(a):
+    """np.sort_complex: sorted by real part, then imaginary part, as complex numbers."""
+    s = sort.__wrapped__(pack(a), axis=-1)
+    dt = value(s).dtype
+    return s if dt.kind == "c" else cast(s, np.result_type(dt, np.complex64))
+
+
+@_register(np.vander)
+def vander(x, N=None, increasing=False):
+    """np.vander: the powers of x as columns (decreasing unless increasing=True)."""
+    x = pack(x)
+    if _ndim(x) != 1:
+        raise ValueError("np.vander: x must be a one-dimensional array or sequence.")
+    N = shape_of(x)[0] if N is None else int(N)
+    powers = np.arange(N) if increasing else np.arange(N - 1, -1, -1)
+    return reshape(x, (-1, 1)) ** powers.astype(value(x).dtype)
+
+
 # ----- differences ------------------------------------------------------------------------
 @_register(np.diff)
 def diff(a, n=1, axis=-1, prepend=None, append=None):
@@ -687,6 +785,51 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     return y
 
 
+@_register(np.logspace)
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """np.logspace: base ** linspace(start, stop), differentiable in start and stop."""
+    y = linspace.__wrapped__(start, stop, num, endpoint, axis=axis)
+    if type(base) is Tensor:
+        raise NotImplementedError("np.logspace: a differentiated base has no rule in "
+                                  "chainrule; write base ** np.linspace(start, stop, num)")
+    base = np.asarray(base)
+    if base.ndim:
+        base = np.expand_dims(base, axis=axis)
+    r = base.astype(value(y).dtype) ** y
+    check_dtype("np.logspace", dtype, value(r).dtype)
+    return r
+
+
+@_register(np.geomspace)
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """np.geomspace: a geometric progression, differentiable in start and stop (real, one sign).
+
+    exp(linspace(log|start|, log|stop|)) with the sign of the endpoints; the
+    first and last values are start and stop exactly (as NumPy).
+    """
+    start, stop = pack(start), pack(stop)
+    sv, ev = np.asarray(value(start)), np.asarray(value(stop))
+    if sv.dtype.kind == "c" or ev.dtype.kind == "c":
+        raise NotImplementedError("np.geomspace: complex endpoints have no rule in chainrule")
+    if np.any(sv == 0) or np.any(ev == 0):
+        raise ValueError("np.geomspace: Geometric sequence cannot include zero")
+    sign = np.sign(sv)
+    if np.any(sign != np.sign(ev)):
+        raise NotImplementedError("np.geomspace: endpoints of opposite signs (a complex "
+                                  "sequence) have no rule in chainrule")
+    y = exp(linspace.__wrapped__(log(start * sign), log(stop * sign), num, endpoint))
+    nd = max(sv.ndim, ev.ndim)
+    y = y * sign.astype(value(y).dtype)
+    first = (np.arange(num) == 0).reshape((-1,) + (1,) * nd)
+    y = where(first, start, y) if num > 0 else y
+    if endpoint and num > 1:
+        y = where((np.arange(num) == num - 1).reshape((-1,) + (1,) * nd), stop, y)
+    if axis != 0:
+        y = moveaxis.__wrapped__(y, 0, axis)
+    check_dtype("np.geomspace", dtype, value(y).dtype)
+    return y
+
+
 @_register(np.nan_to_num)
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """np.nan_to_num: NaN and infinities replaced by numbers (gradient 0 there, 1 elsewhere)."""
@@ -794,6 +937,10 @@ CONVENTIONS = {
     np.triu: "masked by where (an inf outside the triangle gives no NaN)",
     np.gradient: "in f; spacings and coordinates are constants",
     np.repeat: "repeated entries add their gradients", np.tile: "copies add their gradients",
+    np.insert: "in arr and values, not in the indices", np.choose: "in the choices, not in a",
+    np.unwrap: "identity (the added multiples of period are constants)",
+    np.logspace: "in start and stop (base constant)",
+    np.geomspace: "in start and stop; real endpoints of one sign; ends exact",
 }
 
 __all__ = sorted(f.__name__ for f in NUMPY_IMPLS.values())
