@@ -230,3 +230,59 @@ def test_list_of_tensors_to_an_elementwise_function_is_refused_not_cut():
         cr.grad(lambda x: cr.sum(cnp.tan([x, 2 * x])))(0.3)
     g = cr.grad(lambda x: cr.sum(cnp.tan(cnp.array([x, 2 * x]))))(0.3)
     np.testing.assert_allclose(g, 1 / np.cos(0.3) ** 2 + 2 / np.cos(0.6) ** 2)
+
+
+# ----- property-based: random shapes (0-d, size-1 axes, broadcasting) against PyTorch -----
+def _fuzz_settings():
+    import os
+    from hypothesis import HealthCheck, settings
+    n = int(os.environ.get("CHAINRULE_FUZZ_EXAMPLES", "20"))
+    return settings(max_examples=n, derandomize=True, deadline=None, database=None,
+                    suppress_health_check=list(HealthCheck))
+
+
+def _shapes():
+    from hypothesis import strategies as st
+    dims = st.lists(st.integers(1, 3), min_size=0, max_size=3)
+    return dims.flatmap(lambda d: st.tuples(st.just(tuple(d)), st.lists(
+        st.booleans(), min_size=len(d), max_size=len(d)).map(
+        lambda keep: tuple(s if k else 1 for s, k in zip(d, keep)))))
+
+
+@pytest.mark.parametrize("name", sorted(TORCH) + sorted(TORCH2))
+def test_fuzz_against_torch(name):
+    torch = pytest.importorskip("torch")
+    hyp = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    @_fuzz_settings()
+    @hyp.given(shapes=_shapes(), seed=st.integers(0, 2 ** 16), swap=st.booleans())
+    def run(shapes, seed, swap):
+        s_out, s_other = shapes
+        if name in TORCH:
+            op, lo, hi = UNARY[name]
+            args = [_uniform(lo, hi, s_out, seed)]
+            tf = getattr(torch, TORCH[name])
+        else:
+            op, (xl, xh), (yl, yh) = BINARY[name]
+            sx, sy = (s_other, s_out) if swap else (s_out, s_other)
+            args = [_uniform(xl, xh, sx, seed), _uniform(yl, yh, sy, seed + 1)]
+            tf = getattr(torch, TORCH2[name])
+        w = np.random.default_rng(seed).standard_normal(np.broadcast_shapes(
+            *[np.shape(a) for a in args]))
+        ta = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in args]
+        out = tf(*ta)
+        np.testing.assert_allclose(op(*args), out.detach().numpy(), rtol=1e-12, atol=1e-12)
+        tg = torch.autograd.grad((out * torch.tensor(w)).sum(), ta)
+        nums = tuple(range(len(args)))
+        F = lambda *a: cr.sum(op(*a) * w)  # noqa: E731
+        ours = cr.grad(F, argnums=nums)(*args)
+        for a, b in zip(ours, tg):
+            assert np.shape(a) == tuple(b.shape)
+            np.testing.assert_allclose(a, b.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+        # forward mode agrees with reverse: <grad, t> == <w, J t>
+        ts = [np.random.default_rng(seed + 7).standard_normal(np.shape(a)) for a in args]
+        _, jt = cr.jvp(op, tuple(args), tuple(ts))
+        lhs = sum(float(np.sum(g * t)) for g, t in zip(ours, ts))
+        np.testing.assert_allclose(float(np.sum(np.asarray(jt) * w)), lhs, rtol=1e-9, atol=1e-12)
+    run()
