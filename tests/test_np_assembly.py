@@ -174,6 +174,49 @@ def test_values_and_derivatives(name, case, shapes):
     check(lambda *a: case(C, *a), *args)
 
 
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("func1d", [np.sort, np.sum, lambda v: np.stack([v, v * v])],
+                         ids=["sort", "sum", "stack"])
+def test_apply_along_axis(func1d, axis):
+    x = arr(3, 4, 2)
+    got = C.apply_along_axis(func1d, axis, cr.tensor(x))
+    expected = np.apply_along_axis(func1d, axis, x)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-14)
+    check(lambda x: C.apply_along_axis(func1d, axis, x), x, order=1)
+
+
+def test_apply_over_axes():
+    x = arr(3, 4, 2)
+    got = C.apply_over_axes(np.sum, cr.tensor(x), [0, 2])
+    np.testing.assert_allclose(np.asarray(got), np.apply_over_axes(np.sum, x, [0, 2]))
+    check(lambda x: C.apply_over_axes(np.sum, x, [0, -1]), x)
+
+
+def test_trim_zeros():
+    z = np.array([0.0, 0.0, 1.5, 0.0, 2.0, 0.0])
+    for trim in ("fb", "f", "b"):
+        np.testing.assert_array_equal(np.asarray(C.trim_zeros(cr.tensor(z), trim)),
+                                      np.trim_zeros(z, trim))
+    c = np.arange(1.0, 4.0)
+    g = cr.grad(lambda z: cr.sum(C.trim_zeros(z) * c))(z)
+    np.testing.assert_array_equal(g, [0, 0, 1, 2, 3, 0])
+    z2 = np.zeros((3, 4))
+    z2[1, 1:3] = [1.0, 2.0]
+    for axis in (None, 1):
+        np.testing.assert_array_equal(np.asarray(C.trim_zeros(cr.tensor(z2), axis=axis)),
+                                      np.trim_zeros(z2, axis=axis))
+    with pytest.raises(cr.JitError):
+        cr.jit(lambda z: cr.sum(C.trim_zeros(z)))(z)
+
+
+def test_asarray_chkfinite():
+    x = cr.tensor(arr(3))
+    assert C.asarray_chkfinite(x) is x
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        C.asarray_chkfinite(cr.tensor(np.array([1.0, np.nan])))
+
+
 def test_broadcast_arrays_gives_a_tuple():
     x, y = cr.tensor(arr(3, 1)), cr.tensor(arr(2))
     out = C.broadcast_arrays(x, y)

@@ -24,7 +24,7 @@ from . import ufuncs
 from .compare import equal, isnan
 from .elementwise import cast, exp, log, multiply, where
 from .reduce import sum as _sum
-from .shape import (broadcast_to, concatenate, getitem, index_add, reshape,
+from .shape import (broadcast_to, concatenate, getitem, index_add, reshape, stack,
                     transpose)
 
 NUMPY_IMPLS = {}
@@ -668,6 +668,84 @@ def vander(x, N=None, increasing=False):
     return reshape(x, (-1, 1)) ** powers.astype(value(x).dtype)
 
 
+# ----- applying functions -----------------------------------------------------------------
+@_register(np.apply_along_axis)
+def apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    """np.apply_along_axis: func1d on every 1-D slice along axis, results stacked in its place.
+
+    One call of func1d per slice, recorded like any program (func1d must
+    compute with chainrule's operations or NumPy dispatch for a gradient).
+    """
+    a = pack(arr)
+    nd = _ndim(a)
+    ax = _axis(axis, nd)
+    a = moveaxis.__wrapped__(a, ax, -1)
+    outer = shape_of(a)[:-1]
+    if 0 in outer:
+        raise ValueError("np.apply_along_axis: Cannot apply_along_axis when any iteration "
+                         "dimensions are 0")
+    res = [pack(func1d(getitem(a, idx), *args, **kwargs)) for idx in np.ndindex(*outer)]
+    res = [r if type(r) is Tensor else np.asarray(r) for r in res]
+    rshape = shape_of(res[0])
+    out = reshape(stack(res, 0), outer + rshape)
+    # the result's own axes go where the applied axis was
+    k = len(rshape)
+    perm = list(range(ax)) + list(range(len(outer), len(outer) + k)) + \
+        list(range(ax, len(outer)))
+    return transpose(out, tuple(perm))
+
+
+@_register(np.apply_over_axes)
+def apply_over_axes(func, a, axes):
+    """np.apply_over_axes: func(a, axis) for each axis in turn, keeping the rank."""
+    a = pack(a)
+    for axis in np.atleast_1d(axes):
+        nd = _ndim(a)
+        axis = int(axis) % nd if nd else int(axis)
+        b = pack(func(a, axis))
+        if _ndim(b) == nd - 1:
+            b = reshape(b, shape_of(b)[:axis] + (1,) + shape_of(b)[axis:])
+        elif _ndim(b) != nd:
+            raise ValueError("np.apply_over_axes: function is not returning an array of the "
+                             "correct shape")
+        a = b
+    return a
+
+
+@_register(np.trim_zeros)
+def trim_zeros(filt, trim="fb", axis=None):
+    """np.trim_zeros: leading/trailing zeros cut off (where is read from the values)."""
+    a = pack(filt)
+    refuse_value(a, "np.trim_zeros (the result's shape depends on the values)")
+    v = np.asarray(value(a))
+    trim = trim.lower()
+    if trim not in ("f", "b", "fb", "bf"):
+        raise ValueError(f"np.trim_zeros: unexpected character(s) in `trim`: {trim!r}")
+    nz = np.nonzero(v)
+    idx = []
+    for d, n in enumerate(v.shape):
+        if axis is not None and d not in _axes(axis, v.ndim):
+            idx.append(slice(None))
+            continue
+        if nz[d].size == 0:
+            idx.append(slice(0, 0))
+            continue
+        idx.append(slice(int(nz[d].min()) if "f" in trim else 0,
+                         int(nz[d].max()) + 1 if "b" in trim else n))
+    return getitem(a, tuple(idx))
+
+
+@_register(np.asarray_chkfinite)
+def asarray_chkfinite(a, dtype=None, order=None):
+    """np.asarray_chkfinite: a itself, after checking that every entry is finite."""
+    a = pack(a)
+    refuse_value(a, "np.asarray_chkfinite (it checks the values)")
+    check_dtype("np.asarray_chkfinite", dtype, value(a).dtype)
+    if value(a).dtype.kind in "fc" and not np.isfinite(value(a)).all():
+        raise ValueError("np.asarray_chkfinite: array must not contain infs or NaNs")
+    return a
+
+
 # ----- differences ------------------------------------------------------------------------
 @_register(np.diff)
 def diff(a, n=1, axis=-1, prepend=None, append=None):
@@ -941,6 +1019,9 @@ CONVENTIONS = {
     np.unwrap: "identity (the added multiples of period are constants)",
     np.logspace: "in start and stop (base constant)",
     np.geomspace: "in start and stop; real endpoints of one sign; ends exact",
+    np.apply_along_axis: "through func1d's own operations, slice by slice",
+    np.apply_over_axes: "through func's own operations",
+    np.trim_zeros: "to the kept entries (which: read from the values)",
 }
 
 __all__ = sorted(f.__name__ for f in NUMPY_IMPLS.values())
