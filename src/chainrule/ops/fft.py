@@ -28,6 +28,7 @@ Repeated axes (allowed by NumPy) are done as NumPy does them: one transform per
 axis, in NumPy's order.
 """
 import operator
+import warnings
 
 import numpy as np
 
@@ -186,6 +187,10 @@ def _cook(a, s, axes, name, invreal=False):
     shape = shape_of(a)
     shapeless = s is None
     if axes is None:
+        if not shapeless:  # as NumPy 2 does, so that a Tensor changes nothing
+            warnings.warn(f"{name}: `axes` should not be `None` if `s` is not `None` "
+                          f"(deprecated in NumPy 2.0); pass the axes explicitly.",
+                          DeprecationWarning, stacklevel=5)
         axes = range(len(shape)) if shapeless else range(-len(s), 0)
     axes = tuple(_axis(ax, len(shape), name) for ax in axes)
     if shapeless:
