@@ -286,3 +286,26 @@ def test_fuzz_against_torch(name):
         lhs = sum(float(np.sum(g * t)) for g, t in zip(ours, ts))
         np.testing.assert_allclose(float(np.sum(np.asarray(jt) * w)), lhs, rtol=1e-9, atol=1e-12)
     run()
+
+
+@pytest.mark.parametrize("name", [n for n in COMPLEX if n in TORCH])
+def test_complex_against_torch(name):
+    # PyTorch's gradient of a real loss is dL/dx + i dL/dy, the conjugate of autograd's
+    torch = pytest.importorskip("torch")
+    op = UNARY[name][0]
+    z = np.array([0.3 + 0.4j, -0.2 + 0.1j, 0.5 - 0.6j])
+    tz = torch.tensor(z, dtype=torch.complex128, requires_grad=True)
+    try:
+        out = getattr(torch, TORCH[name])(tz)
+    except (RuntimeError, TypeError, NotImplementedError):
+        pytest.skip(f"torch.{TORCH[name]} is not defined on complex input")
+    c = np.random.default_rng(1).standard_normal(z.shape) * (1 + 0.5j)
+    if out.is_complex():
+        loss = (out * torch.tensor(c)).real.sum()
+        F = lambda a: cr.sum(U.real(op(a) * c))  # noqa: E731
+    else:
+        c = c.real
+        loss = (out * torch.tensor(c)).sum()
+        F = lambda a: cr.sum(op(a) * c)  # noqa: E731
+    (tg,) = torch.autograd.grad(loss, tz)
+    np.testing.assert_allclose(cr.grad(F)(z), np.conj(tg.numpy()), rtol=1e-10, atol=1e-12)
