@@ -164,3 +164,15 @@ def test_autograd_axes_errors():
         S.convolve(np.ones((2, 3)), np.ones((2, 3)), axes=([0, 1], [0]))
     with pytest.raises(ValueError, match="different lengths"):
         S.convolve(np.ones((2, 3)), np.ones((2, 4)), axes=([0], [0]), dot_axes=([1], [1]))
+
+
+def test_list_inputs():
+    for name, mode in (("convolve", "full"), ("correlate", "same"), ("correlate2d", "same")):
+        a, b = [1.0, 2.0, 3.0], [0.0, 1.0]
+        if name.endswith("2d"):
+            a, b = [a], [b]
+        np.testing.assert_allclose(getattr(S, name)(a, b, mode), getattr(ss, name)(a, b, mode))
+    g = cr.grad(lambda w: cr.sum(S.convolve([1.0, 2.0, 3.0], [w, 1.0]) ** 2))(0.5)
+    num = (np.sum(ss.convolve([1.0, 2.0, 3.0], [0.5 + 1e-6, 1.0]) ** 2)
+           - np.sum(ss.convolve([1.0, 2.0, 3.0], [0.5 - 1e-6, 1.0]) ** 2)) / 2e-6
+    assert g == pytest.approx(num, rel=1e-6)

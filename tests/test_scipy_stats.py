@@ -352,3 +352,18 @@ def test_objects_copy_and_pickle():
         assert float(c.logpdf(0.5) if hasattr(obj, "logpdf") else 0.0) == \
             float(obj.logpdf(0.5) if hasattr(obj, "logpdf") else 0.0)
         pickle.loads(pickle.dumps(obj))
+
+
+def test_list_inputs():
+    # array-likes as SciPy takes them; a list holding a Tensor is differentiated through it
+    np.testing.assert_allclose(st.norm.logpdf([0.1, 0.2], [0.0, 1.0], 2.0),
+                               sst.norm.logpdf([0.1, 0.2], [0.0, 1.0], 2.0))
+    np.testing.assert_allclose(st.t.cdf([0.1, 0.2], 3), sst.t.cdf([0.1, 0.2], 3))
+    np.testing.assert_allclose(st.dirichlet.logpdf([0.2, 0.8], [1.0, 2.0]),
+                               sst.dirichlet.logpdf([0.2, 0.8], [1.0, 2.0]))
+    np.testing.assert_allclose(st.multivariate_normal.logpdf([0.2, 0.8], [0.0, 1.0],
+                                                             [[1.0, 0.0], [0.0, 2.0]]),
+                               sst.multivariate_normal.logpdf([0.2, 0.8], [0.0, 1.0],
+                                                              [[1.0, 0.0], [0.0, 2.0]]))
+    g = cr.grad(lambda m: cr.sum(st.norm.logpdf([0.1, 0.2], [m, 1.0], 2.0)))(0.5)
+    assert g == pytest.approx((0.1 - 0.5) / 4.0)

@@ -17,9 +17,16 @@ from ..ops.elementwise import multiply
 from ..ops.reduce import sum as _sum
 from ..ops.shape import getitem, reshape, transpose
 from ..primitive import Primitive
+from ..tensor import Tensor
 from . import passthrough
 
 __all__ = ["convolve", "correlate", "fftconvolve", "oaconvolve", "convolve2d", "correlate2d"]
+
+
+def _arr(x):
+    """An array-like argument as a Tensor (lists holding Tensors stacked) or a NumPy array."""
+    x = _util.pack(x)
+    return x if type(x) is Tensor else np.asarray(x)
 
 
 def _conv_fun(a, b, axes):
@@ -79,6 +86,7 @@ def _axes(axes, ndim, path):
 
 
 def _convolve(in1, in2, mode, axes, path):
+    in1, in2 = _arr(in1), _arr(in2)
     s1, s2 = _util.shape_of(in1), _util.shape_of(in2)
     if len(s1) != len(s2):
         raise ValueError(f"{path}: in1 and in2 should have the same dimensionality, got shapes "
@@ -133,6 +141,7 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, dot_axes=None):
 def _general(a, b, mode, axes, dot_axes):
     """autograd.scipy.signal.convolve's layout: (a's other axes, b's other axes, convolved)."""
     path = "scipy.signal.convolve"
+    a, b = _arr(a), _arr(b)
     sa, sb = _util.shape_of(a), _util.shape_of(b)
     if axes is None:
         if len(sa) != len(sb):
@@ -204,6 +213,7 @@ def correlate(in1, in2, mode="full", method="auto"):
         >>> correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]), mode="valid")
         array([2., 3.])
     """
+    in1, in2 = _arr(in1), _arr(in2)
     nd = len(_util.shape_of(in1))
     if len(_util.shape_of(in2)) != nd:
         raise ValueError(f"scipy.signal.correlate: in1 and in2 should have the same "
@@ -232,6 +242,7 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     """scipy.signal.correlate2d with zero fill: correlate on 2-D arrays; differentiable."""
     _two_d(in1, in2, boundary, fillvalue, "scipy.signal.correlate2d")
+    in1, in2 = _arr(in1), _arr(in2)
     if mode != "same":
         return correlate(in1, in2, mode)
     # correlate2d centres 'same' differently from correlate: it starts at n2 // 2

@@ -44,6 +44,12 @@ _LOG_2 = float(np.log(2))
 _NINF = -np.inf
 
 
+def _arr(x):
+    """An array-like argument as a Tensor (lists holding Tensors stacked) or a NumPy array."""
+    x = _util.pack(x)
+    return x if type(x) is Tensor else np.asarray(x)
+
+
 def _outside(inside, safe, z):
     """z where ``inside``, ``safe`` elsewhere: formulas stay finite (and so do gradients)."""
     return where(inside, z, safe)
@@ -83,12 +89,12 @@ class _Distribution:
         if missing:
             raise TypeError(f"scipy.stats.{self.name}.{method} is missing the shape "
                             f"parameter(s) {', '.join(missing)}")
-        return ([_util.pack(vals[s]) for s in self.shapes], _util.pack(vals.get("loc", 0.0)),
-                _util.pack(vals.get("scale", 1.0)))
+        return ([_arr(vals[s]) for s in self.shapes], _arr(vals.get("loc", 0.0)),
+                _arr(vals.get("scale", 1.0)))
 
     def _z(self, method, x, args, kwds):
         shapes, loc, scale = self._parse(method, args, kwds)
-        return (_util.pack(x) - loc) / scale, shapes, scale
+        return (_arr(x) - loc) / scale, shapes, scale
 
     # Standardised pieces (z = (x - loc) / scale); defaults in terms of each other.
     def _logpdf(self, z, *shapes):
@@ -188,7 +194,7 @@ class _Norm(_Distribution):
 
     def ppf(self, q, loc=0.0, scale=1.0):
         """The quantile function loc + scale * ndtri(q); differentiable."""
-        return loc + scale * sp.ndtri(_util.pack(q))
+        return _arr(loc) + _arr(scale) * sp.ndtri(_arr(q))
 
 
 def _t_cdf(df, z):
@@ -393,7 +399,7 @@ class _Poisson:
         k = self._k("logpmf", k, loc)
         valid = (k >= 0) & (k == np.floor(k))
         ks = np.where(valid, k, 0.0)
-        mu = _util.pack(mu)
+        mu = _arr(mu)
         return where(valid, sp.xlogy(ks, mu) - mu - _sc.gammaln(ks + 1.0), _NINF)
 
     def pmf(self, k, mu, loc=0):
@@ -401,7 +407,7 @@ class _Poisson:
 
     def cdf(self, k, mu, loc=0):
         k = np.floor(self._k("cdf", k, loc))
-        mu = _util.pack(mu)
+        mu = _arr(mu)
         return where(k >= 0, sp.gammaincc(np.maximum(k, 0.0) + 1.0, mu), 0.0 * mu)
 
     def logcdf(self, k, mu, loc=0):
@@ -409,7 +415,7 @@ class _Poisson:
 
     def sf(self, k, mu, loc=0):
         k = np.floor(self._k("sf", k, loc))
-        mu = _util.pack(mu)
+        mu = _arr(mu)
         return where(k >= 0, sp.gammainc(np.maximum(k, 0.0) + 1.0, mu), 1.0 + 0.0 * mu)
 
     def logsf(self, k, mu, loc=0):
@@ -431,7 +437,7 @@ class _Dirichlet:
         self._scipy = _st.dirichlet
 
     def logpdf(self, x, alpha):
-        alpha, x = _util.pack(alpha), _util.pack(x)
+        alpha, x = _arr(alpha), _arr(x)
         sa, sx = _util.shape_of(alpha), _util.shape_of(x)
         if len(sa) != 1:
             raise ShapeError(f"scipy.stats.dirichlet.logpdf: alpha must be a vector, got shape "
@@ -479,8 +485,8 @@ class _MultivariateNormal:
             raise NotImplementedError(f"{path}: allow_singular=True has no derivative rule in "
                                       f"chainrule (a pseudo-determinant); use a positive "
                                       f"definite cov")
-        cov = _util.pack(cov)
-        mean = None if mean is None else _util.pack(mean)
+        cov = _arr(cov)
+        mean = None if mean is None else _arr(mean)
         sm = None if mean is None else _util.shape_of(mean)
         sc = _util.shape_of(cov)
         if len(sc) > 2 or (len(sc) == 2 and sc[0] != sc[1]):
@@ -506,7 +512,7 @@ class _MultivariateNormal:
     def logpdf(self, x, mean=None, cov=1, allow_singular=False):
         """log N(x; mean, cov); mean may carry leading (batch) axes, as in HIPS autograd."""
         mean, cov, d = self._dims("logpdf", mean, cov, allow_singular)
-        x = _util.pack(x)
+        x = _arr(x)
         sx = _util.shape_of(x)
         if len(sx) == 0:
             x = reshape(x, (1, 1))
