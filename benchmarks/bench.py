@@ -266,6 +266,10 @@ def summary(res):
         ratio = t / r[peer]
         print(f"  {key:24s} {who:9s} / {peer:14s} {ratio:6.2f}x  (target <= {goal}x: "
               f"{'met' if ratio <= goal else 'MISSED'})")
+    if "memory" in res:
+        ratio = res["memory"]["chainrule"] / res["memory"]["floor"]
+        print(f"  {'memory, 10^6-op chain':24s} {'chainrule':9s} / {'NumPy floor':14s} "
+              f"{ratio:6.2f}x  (target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})")
 
 
 WORKLOADS = ("net1", "net128", "rosen", "callpath", "matmul", "compile", "chain", "memory")
@@ -319,8 +323,8 @@ def main():
         print("\nfirst call in a fresh process, seconds (trace + compile; import of chainrule"
               " and, for numba, of numba)")
         for label, v in cc.items():
-            print(f"  {label:20s} import {v['import']:6.2f}   64-32-10 step "
-                  f"{v['64-32-10 step']:6.2f}   rosenbrock {v['rosenbrock']:6.2f}")
+            print(f"  {label:20s} import {v['import']:7.3f}   64-32-10 step "
+                  f"{v['64-32-10 step']:7.3f}   rosenbrock {v['rosenbrock']:7.3f}")
     if "chain" in only:
         res["chain"] = chain(2000, 3 * rep)
         report("chain of tanh and *, 10 elements: record + backward per op",
