@@ -4,11 +4,9 @@
 (NumPy's signature; Tensors, arrays, scalars and nested lists of them accepted).
 Every function works on stacks of matrices (leading batch axes).
 
-Decompositions with several results (eigh, eig, svd, qr) are one primitive
-whose value packs the results side by side along the last axis; the public
-function unpacks them with indexing, so the factorisation runs once and its
-rules see the cotangents of all results together (a result that is not used
-gets a zero cotangent).
+The primitives and their derivative rules are in ``factorizations``; this
+module gives them NumPy's signatures and builds norms, cond, lstsq,
+matrix_power and the rest from them.
 
 Conventions (docs/numerics; the tests check each):
 
@@ -58,16 +56,19 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
 from ..primitive import ConstantPrimitive, Primitive
+from ..tensor import Tensor
 from ._util import kept_shape, normalize_axis, pack, shape_of, value
-from .compare import equal, logical_and, not_equal
-from .elementwise import (add, divide, multiply, negative, power, sqrt, subtract, where)
+from .compare import equal
+from .elementwise import divide, multiply, power, subtract, where
+from .factorizations import (_chol_p, _det_p, _diag_part, _dtype, _eig_p, _eigh_p, _eigh_parts,
+                             _inv_p, _logabsdet_p, _pinv_p, _qr_p, _solve_p, _svd_cores,
+                             _svd_p, _unpack)
 from .linalg import matmul
-from .products import (conj, cross as _cross, dot, einsum_p, like_input, np_matmul, outer as
-                       _outer, real, tensordot as _tensordot, trace_last)
+from .products import (conj, cross as _cross, dot, np_matmul, outer as _outer, real,
+                       tensordot as _tensordot)
 from .reduce import max as _max, min as _min, sum as _sum
-from .shape import concatenate, expand_dims, getitem, reshape, swapaxes_last as T, transpose
+from .shape import expand_dims, getitem, reshape, swapaxes_last as T, transpose
 
 try:  # NumPy 2's named results (plain tuples otherwise)
     from numpy.linalg._linalg import (EighResult, EigResult, QRResult, SlogdetResult,
@@ -78,94 +79,6 @@ except ImportError:  # pragma: no cover
 
 def _result(cls, *parts):
     return cls(*parts) if cls is not None else tuple(parts)
-
-
-# ----- helpers (chainrule ops, so rules differentiate again) --------------------------------
-def _dtype(x):
-    return np.result_type(value(x))
-
-
-def _eye(n, x):
-    return np.eye(n, dtype=_dtype(x))
-
-
-def _diag_embed(v):
-    """(..., n) -> (..., n, n) with v on the diagonal."""
-    n = shape_of(v)[-1]
-    return multiply(expand_dims(v, -1), _eye(n, v))
-
-
-def _diag_part(x):
-    """(..., n, n) -> (..., n): the diagonal."""
-    lead = "BCDEFGHIJKLMNOPQRSTUVWXYZ"[:len(shape_of(x)) - 2]
-    return einsum_p(x, subscripts=lead + "ii->" + lead + "i")
-
-
-def _over_gaps(X, w, touch=None):
-    """F o X with F_ij = 1 / (w_j - w_i): the eigenvector terms of eigh, eig and svd.
-
-    The diagonal is 0. Where w_j == w_i exactly (a repeated eigenvalue) the pair
-    contributes 0 if ``touch`` (default X) is 0 there, so that eigenvalues alone
-    always have finite gradients, and nan otherwise: the eigenvectors of a
-    repeated eigenvalue have no derivative (PyTorch gives nan/inf there too).
-    """
-    d = subtract(expand_dims(w, -2), expand_dims(w, -1))
-    tie = equal(d, 0)
-    dt = _dtype(X)
-    zero, one = dt.type(0), np.real(np.ones((), dt)).dtype.type(1)
-    r = where(tie, zero, divide(X, where(tie, one, d)))
-    n = shape_of(w)[-1]
-    bad = logical_and(logical_and(tie, ~np.eye(n, dtype=bool)),
-                      not_equal(X if touch is None else touch, 0))
-    return where(bad, dt.type(np.nan), r)
-
-
-def _read_triangle(t, lower):
-    """The symmetric (Hermitian) matrix a function reading one triangle of t sees.
-
-    For complex t the other triangle is the conjugate, and the diagonal's imaginary
-    part is ignored (as LAPACK does).
-    """
-    n = shape_of(t)[-1]
-    strict = (np.tril(np.ones((n, n)), -1) if lower else np.triu(np.ones((n, n)), 1))
-    off = multiply(t, strict.astype(_dtype(t)))
-    if np.iscomplexobj(value(t)):
-        diag = multiply(real(t), np.eye(n))
-        return add(add(off, T(conj(off))), diag)
-    return add(add(off, T(off)), multiply(t, np.eye(n, dtype=_dtype(t))))
-
-
-def _triangle_adjoint(G, lower):
-    """The adjoint of _read_triangle (G: the gradient of the symmetric matrix, as
-    dL = Re sum(G * S)): diag(G) + the read triangle of G + G^T (conjugated for complex)."""
-    n = shape_of(G)[-1]
-    strict = (np.tril if lower else np.triu)(np.ones((n, n)), -1 if lower else 1)
-    if np.iscomplexobj(value(G)):
-        return add(multiply(real(G), np.eye(n)),
-                   multiply(add(G, T(conj(G))), strict.astype(_dtype(G))))
-    return add(multiply(G, np.eye(n, dtype=_dtype(G))),
-               multiply(add(G, T(G)), strict.astype(_dtype(G))))
-
-
-def _pack(parts, batch):
-    """NumPy arrays with the same batch shape, flattened and joined along the last axis."""
-    return np.concatenate([np.reshape(p, batch + (-1,)) for p in parts], -1)
-
-
-def _unpack(x, cores):
-    """The parts of a packed value (Tensor or array), with their core shapes."""
-    batch = shape_of(x)[:-1]
-    out, start = [], 0
-    for core in cores:
-        n = math.prod(core)
-        out.append(reshape(getitem(x, (Ellipsis, slice(start, start + n))), batch + core))
-        start += n
-    return out
-
-
-def _pack_ops(parts):
-    batch = shape_of(parts[0])[:-2] if len(shape_of(parts[0])) >= 2 else ()
-    return concatenate([reshape(p, batch + (-1,)) for p in parts], -1)
 
 
 def _square(a, name):
@@ -182,34 +95,11 @@ def _real_only(a, name, instead=""):
                         f"(its rule here is for real matrices).{instead}")
 
 
-def _mT(x, y):
-    """x @ y^T over batches."""
-    return matmul(x, T(y))
-
-
-# ----- inv, solve, det, slogdet -----------------------------------------------------------
-_inv_p = Primitive(np.linalg.inv, "linalg.inv")
-_inv_p.defvjp(lambda g, ans, a: negative(matmul(matmul(T(ans), g), T(ans))))
-_inv_p.defjvp(lambda t, ans, a: negative(matmul(matmul(ans, t), ans)))
-
-
 def inv(a):
     """np.linalg.inv: the inverse of each matrix; d(A^-1) = -A^-1 dA A^-1."""
     a = pack(a)
     _square(a, "inv")
     return _inv_p(a)
-
-
-_solve_p = Primitive(np.linalg.solve, "linalg.solve", broadcasts=True)
-
-
-def _solve_vjp_b(g, ans, a, b):
-    return _solve_p(T(a), g)
-
-
-_solve_p.defvjp(lambda g, ans, a, b: negative(_mT(_solve_p(T(a), g), ans)), _solve_vjp_b)
-_solve_p.defjvp(lambda t, ans, a, b: negative(_solve_p(a, matmul(t, ans))),
-                lambda t, ans, a, b: _solve_p(a, t))
 
 
 def solve(a, b):
@@ -221,51 +111,11 @@ def solve(a, b):
     return _solve_p(a, b)
 
 
-def _bcast(g):
-    return expand_dims(expand_dims(g, -1), -1)
-
-
-def _cofactors(a, ans):
-    """d det(A) / dA = adj(A)^T: det(A) A^-T, or, when some det(A) is exactly 0 (A^-1
-    does not exist, though the derivative does), det(U) det(V) U diag(c) V^T from the
-    SVD, c_i the product of the singular values other than s_i."""
-    if np.iscomplexobj(value(a)) or np.all(value(ans) != 0):
-        return multiply(_bcast(ans), T(_inv_p(a)))
-    n = shape_of(a)[-1]
-    U, s, Vh = _unpack(_svd_p(a, full_matrices=False), _svd_cores(a, False)[0])
-    others = where(np.eye(n, dtype=bool), _dtype(s).type(1), expand_dims(s, -2))
-    c = getitem(others, (Ellipsis, 0))
-    for j in range(1, n):  # the product along the last axis (no division by a zero s)
-        c = multiply(c, getitem(others, (Ellipsis, j)))
-    sign = np.linalg.det(value(U)) * np.linalg.det(value(Vh))  # +-1: no derivative
-    return multiply(_bcast(sign), matmul(multiply(U, expand_dims(c, -2)), Vh))
-
-
-_det_p = Primitive(np.linalg.det, "linalg.det")
-_det_p.defvjp(lambda g, ans, a: multiply(_bcast(g), _cofactors(a, ans)))
-_det_p.defjvp(lambda t, ans, a: _sum(multiply(_cofactors(a, ans), t), (-2, -1)))
-
-
 def det(a):
     """np.linalg.det; d det(A) = det(A) tr(A^-1 dA)."""
     a = pack(a)
     _square(a, "det")
     return _det_p(a)
-
-
-def _logabsdet_fun(a):
-    return np.linalg.slogdet(a)[1]
-
-
-def _logabsdet_jvp(t, ans, a):
-    d = trace_last(_solve_p(a, t))
-    return real(d) if np.iscomplexobj(value(d)) else d
-
-
-_logabsdet_p = Primitive(_logabsdet_fun, "linalg.slogdet")
-# d log|det A| = Re tr(A^-1 dA); for complex A, autograd's convention gives g A^-T too
-_logabsdet_p.defvjp(lambda g, ans, a: multiply(_bcast(g), T(_inv_p(a))))
-_logabsdet_p.defjvp(_logabsdet_jvp)
 
 
 # recorded (as a vertex without gradient) so that a replayed program recomputes it
@@ -279,41 +129,6 @@ def slogdet(a):
     return _result(SlogdetResult, _slogdet_sign(a), _logabsdet_p(a))
 
 
-# ----- pinv -----------------------------------------------------------------------------------
-def _pinv_fun(a, rcond=None, hermitian=False):
-    return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian) if rcond is not None else \
-        np.linalg.pinv(a, hermitian=hermitian)
-
-
-def _pinv_vjp(g, ans, a, **kw):
-    # dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P, transposed term by term
-    P = ans
-    m = shape_of(a)[-2]
-    n = shape_of(a)[-1]
-    i_ap = subtract(_eye(m, a), matmul(a, P))
-    i_pa = subtract(_eye(n, a), matmul(P, a))
-    t1 = negative(matmul(matmul(T(P), g), T(P)))
-    t2 = matmul(matmul(i_ap, T(g)), matmul(P, T(P)))
-    t3 = matmul(matmul(matmul(T(P), P), T(g)), i_pa)
-    return add(add(t1, t2), t3)
-
-
-def _pinv_jvp(t, ans, a, **kw):
-    P = ans
-    m, n = shape_of(a)[-2], shape_of(a)[-1]
-    i_ap = subtract(_eye(m, a), matmul(a, P))
-    i_pa = subtract(_eye(n, a), matmul(P, a))
-    t1 = negative(matmul(matmul(P, t), P))
-    t2 = matmul(matmul(matmul(P, T(P)), T(t)), i_ap)
-    t3 = matmul(matmul(i_pa, T(t)), matmul(T(P), P))
-    return add(add(t1, t2), t3)
-
-
-_pinv_p = Primitive(_pinv_fun, "linalg.pinv")
-_pinv_p.defvjp(_pinv_vjp)
-_pinv_p.defjvp(_pinv_jvp)
-
-
 def pinv(a, rcond=None, hermitian=False, *, rtol=None):
     """np.linalg.pinv; its derivative holds where the rank does not change."""
     a = pack(a)
@@ -324,34 +139,6 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
     return _pinv_p(a, **kw)
 
 
-# ----- cholesky --------------------------------------------------------------------------
-def _phi(x):
-    """The lower triangle with the diagonal halved."""
-    n = shape_of(x)[-1]
-    m = np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
-    return multiply(x, m.astype(_dtype(x)))
-
-
-def _chol_vjp(g, ans, a):
-    L = ans
-    P = _phi(matmul(T(L), g))
-    Y = _solve_p(T(L), P)                       # L^-T P
-    S = T(_solve_p(T(L), T(Y)))                 # L^-T P L^-1
-    return _triangle_adjoint(multiply(add(S, T(S)), _dtype(S).type(0.5)), True)
-
-
-def _chol_jvp(t, ans, a):
-    L = ans
-    Z = _solve_p(L, _read_triangle(t, True))   # L^-1 dA
-    W = T(_solve_p(L, T(Z)))                   # L^-1 dA L^-T
-    return matmul(L, _phi(W))
-
-
-_chol_p = Primitive(np.linalg.cholesky, "linalg.cholesky")
-_chol_p.defvjp(_chol_vjp)
-_chol_p.defjvp(_chol_jvp)
-
-
 def cholesky(a, /, *, upper=False):
     """np.linalg.cholesky (reads the lower triangle; upper=True reads the upper one)."""
     a = pack(a)
@@ -360,48 +147,6 @@ def cholesky(a, /, *, upper=False):
     if upper:
         return T(_chol_p(T(a)))
     return _chol_p(a)
-
-
-# ----- eigh, eigvalsh -----------------------------------------------------------------------
-def _eigh_fun(a, UPLO="L"):
-    w, v = np.linalg.eigh(a, UPLO=UPLO)
-    return _pack([w, v], a.shape[:-2])
-
-
-def _eigh_parts(x, n):
-    return _unpack(x, [(n,), (n, n)])
-
-
-def _eigh_vjp(g, ans, a, UPLO="L"):
-    # G = conj(V) (diag(gw) + F o (V^T gV)) V^T, then the adjoint of reading one triangle
-    n = shape_of(a)[-1]
-    w, V = _eigh_parts(ans, n)
-    gw, gV = _eigh_parts(g, n)
-    herm = np.iscomplexobj(value(V))
-    if herm:
-        w, gw = real(w), real(gw)  # the eigenvalues are real
-    inner = add(_diag_embed(gw), _over_gaps(matmul(T(V), gV), w))
-    G = matmul(matmul(conj(V) if herm else V, inner), T(V))
-    return _triangle_adjoint(G, UPLO.upper() == "L")
-
-
-def _eigh_jvp(t, ans, a, UPLO="L"):
-    # P = V^H dA V: dw = Re diag(P), dV = V (F o P) (no phase rotation: see the docstring)
-    n = shape_of(a)[-1]
-    w, V = _eigh_parts(ans, n)
-    herm = np.iscomplexobj(value(V))
-    if herm:
-        w = real(w)
-    P = matmul(matmul(T(conj(V)) if herm else T(V), _read_triangle(t, UPLO.upper() == "L")), V)
-    dw = _diag_part(P)
-    if herm:
-        dw = real(dw)
-    return _pack_ops([expand_dims(dw, -2), matmul(V, _over_gaps(P, w))])
-
-
-_eigh_p = Primitive(_eigh_fun, "linalg.eigh")
-_eigh_p.defvjp(_eigh_vjp)
-_eigh_p.defjvp(_eigh_jvp)
 
 
 def eigh(a, UPLO="L"):
@@ -426,48 +171,6 @@ def eigvalsh(a, UPLO="L"):
     return eigh(a, UPLO)[0]
 
 
-# ----- eig, eigvals --------------------------------------------------------------------------
-def _eig_fun(a):
-    w, v = np.linalg.eig(a)
-    return _pack([w, v], a.shape[:-2])
-
-
-def _eig_vjp(g, ans, a):
-    # Transpose of _eig_jvp: grad = U^-T (diag(gw) + F o (U^T gUC)) U^T, where gUC is the
-    # cotangent before the unit-norm correction (autograd's formula).
-    n = shape_of(a)[-1]
-    w, U = _unpack(ans, [(n,), (n, n)])
-    gw, gU = _unpack(g, [(n,), (n, n)])
-    q = _sum(multiply(gU, U), -2, keepdims=True)
-    if np.iscomplexobj(value(q)):
-        gU = subtract(gU, multiply(conj(U), real(q)))
-    else:
-        gU = subtract(gU, multiply(U, q))
-    inner = add(_diag_embed(gw), _over_gaps(matmul(T(U), gU), w))
-    r = _solve_p(T(U), _mT(inner, U))
-    return like_input(a, r)
-
-
-def _eig_jvp(t, ans, a):
-    n = shape_of(a)[-1]
-    w, U = _unpack(ans, [(n,), (n, n)])
-    P = _solve_p(U, matmul(t, U))                        # U^-1 dA U
-    UC = matmul(U, _over_gaps(P, w))
-    s = _sum(multiply(conj(U), UC) if np.iscomplexobj(value(U)) else multiply(U, UC), -2,
-             keepdims=True)
-    if np.iscomplexobj(value(s)):
-        s = real(s)
-    dU = subtract(UC, multiply(U, s))                   # keeps each column of unit norm
-    dw = expand_dims(_diag_part(P), -2)
-    out = _pack_ops([dw, dU])
-    return out
-
-
-_eig_p = Primitive(_eig_fun, "linalg.eig")
-_eig_p.defvjp(_eig_vjp)
-_eig_p.defjvp(_eig_jvp)
-
-
 def eig(a):
     """np.linalg.eig: eigenvalues and unit eigenvectors (complex unless all are real)."""
     a = pack(a)
@@ -484,78 +187,6 @@ def eigvals(a):
     if type(a) is not Tensor:
         return np.linalg.eigvals(a)
     return eig(a)[0]
-
-
-# ----- svd -------------------------------------------------------------------------------
-def _svd_fun(a, full_matrices=False):
-    u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
-    return _pack([u, s, vh], a.shape[:-2])
-
-
-def _svd_cores(a, full):
-    m, n = shape_of(a)[-2:]
-    k = min(m, n)
-    return [(m, m if full else k), (k,), (n if full else k, n)], m, n, k
-
-
-def _svd_parts(x, a, full):
-    cores, m, n, k = _svd_cores(a, full)
-    U, s, Vh = _unpack(x, cores)
-    if full:  # the first k columns of U and rows of Vh are unique (up to sign)
-        U = getitem(U, (Ellipsis, slice(0, k)))
-        Vh = getitem(Vh, (Ellipsis, slice(0, k), slice(None)))
-    return U, s, T(Vh), m, n, k
-
-
-def _svd_vjp(g, ans, a, full_matrices=False):
-    U, s, V, m, n, k = _svd_parts(ans, a, full_matrices)
-    gU, gs, gV, _, _, _ = _svd_parts(g, a, full_matrices)
-    s2 = multiply(s, s)
-    sr = expand_dims(s, -2)   # s along rows: X * sr = X S
-    sc = expand_dims(s, -1)   # S X
-    utgu = matmul(T(U), gU)
-    vtgv = matmul(T(V), gV)
-    t = add(add(multiply(_over_gaps(subtract(utgu, T(utgu)), s2, add(utgu, T(utgu))), sr),
-                _diag_embed(gs)),
-            multiply(sc, _over_gaps(subtract(vtgv, T(vtgv)), s2, add(vtgv, T(vtgv)))))
-    r = matmul(matmul(U, t), T(V))
-    if m > k:  # (I - U U^T) gU S^-1 V^T
-        x = divide(gU, sr)
-        r = add(r, _mT(subtract(x, matmul(U, matmul(T(U), x))), V))
-    if n > k:  # U S^-1 gV^T (I - V V^T)
-        x = divide(gV, sr)
-        r = add(r, matmul(U, T(subtract(x, matmul(V, matmul(T(V), x))))))
-    return r
-
-
-def _svd_jvp(t, ans, a, full_matrices=False):
-    U, s, V, m, n, k = _svd_parts(ans, a, full_matrices)
-    s2 = multiply(s, s)
-    sr, sc = expand_dims(s, -2), expand_dims(s, -1)
-    dP = matmul(matmul(T(U), t), V)                        # U^T dA V
-    ds = _diag_part(dP)
-    dU = matmul(U, _over_gaps(add(multiply(dP, sr), multiply(sc, T(dP))), s2))
-    dV = matmul(V, _over_gaps(add(multiply(sc, dP), multiply(T(dP), sr)), s2))
-    if m > k:
-        x = divide(matmul(t, V), sr)
-        dU = add(dU, subtract(x, matmul(U, matmul(T(U), x))))
-    if n > k:
-        x = divide(matmul(T(t), U), sr)
-        dV = add(dV, subtract(x, matmul(V, matmul(T(V), x))))
-    dVh = T(dV)
-    if full_matrices:  # the non-unique completion gets tangent 0 (see the module docstring)
-        batch = shape_of(dU)[:-2]
-        dt = _dtype(dU)
-        if m > k:
-            dU = concatenate([dU, np.zeros(batch + (m, m - k), dtype=dt)], -1)
-        if n > k:
-            dVh = concatenate([dVh, np.zeros(batch + (n - k, n), dtype=dt)], -2)
-    return _pack_ops([dU, expand_dims(ds, -2), dVh])
-
-
-_svd_p = Primitive(_svd_fun, "linalg.svd")
-_svd_p.defvjp(_svd_vjp)
-_svd_p.defjvp(_svd_jvp)
 
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
@@ -578,47 +209,6 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 def svdvals(x, /):
     """np.linalg.svdvals: the singular values, descending."""
     return svd(x, compute_uv=False)
-
-
-# ----- qr -------------------------------------------------------------------------------
-def _qr_fun(a):
-    q, r = np.linalg.qr(a, mode="reduced")
-    return _pack([q, r], a.shape[:-2])
-
-
-def _copyltu(M):
-    """The lower triangle of M mirrored onto the upper one."""
-    n = shape_of(M)[-1]
-    low = np.tril(np.ones((n, n))).astype(_dtype(M))
-    strict = np.tril(np.ones((n, n)), -1).astype(_dtype(M))
-    return add(multiply(M, low), T(multiply(M, strict)))
-
-
-def _qr_vjp(g, ans, a):
-    m, n = shape_of(a)[-2:]
-    Q, R = _unpack(ans, [(m, n), (n, n)])
-    gQ, gR = _unpack(g, [(m, n), (n, n)])
-    M = subtract(_mT(R, gR), matmul(T(gQ), Q))
-    B = add(gQ, matmul(Q, _copyltu(M)))
-    return T(_solve_p(R, T(B)))                         # B R^-T
-
-
-def _qr_jvp(t, ans, a):
-    m, n = shape_of(a)[-2:]
-    Q, R = _unpack(ans, [(m, n), (n, n)])
-    dA_Rinv = T(_solve_p(T(R), T(t)))                   # dA R^-1
-    C = matmul(T(Q), dA_Rinv)
-    strict = np.tril(np.ones((n, n)), -1).astype(_dtype(C))
-    low = multiply(C, strict)
-    upper = subtract(C, subtract(low, T(low)))           # C - Omega, upper triangular
-    dR = matmul(upper, R)
-    dQ = subtract(dA_Rinv, matmul(Q, upper))
-    return _pack_ops([dQ, dR])
-
-
-_qr_p = Primitive(_qr_fun, "linalg.qr")
-_qr_p.defvjp(_qr_vjp)
-_qr_p.defjvp(_qr_jvp)
 
 
 def qr(a, mode="reduced"):

@@ -22,11 +22,9 @@ from collections import Counter
 import numpy as np
 
 from ..primitive import Each, Primitive
-from ..tensor import Tensor
 from ._util import pack, shape_of, value
 from .elementwise import add, multiply, negative, subtract
 from .linalg import matmul
-from .reduce import sum as _sum
 from .shape import getitem, reshape, stack, transpose
 
 _LETTERS = string.ascii_letters
