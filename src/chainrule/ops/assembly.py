@@ -972,7 +972,9 @@ def _constant_like(npfun):
         return npfun(value(pack(a)), *args, **kw)
     impl.__name__ = impl.__qualname__ = npfun.__name__
     impl.__doc__ = f"np.{npfun.__name__}: a new array of a's shape (no gradient)."
-    return _register(npfun)(impl)
+    wrapped = _register(npfun)(impl)
+    wrapped.chainrule_kind = "no derivative"  # for chainrule.numpy and docs/numpy.md
+    return wrapped
 
 
 zeros_like = _constant_like(np.zeros_like)
