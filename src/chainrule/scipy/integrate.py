@@ -192,7 +192,7 @@ def odeint(func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None,
         func = lambda y, t, *a: _util.pack(user(t, y, *a))  # noqa: E731
     else:
         func = lambda y, t, *a: _util.pack(user(y, t, *a))  # noqa: E731
-    y0 = _util.pack(y0)
+    y0, t = _util.pack(y0), _util.pack(t)
     args = tuple(_util.pack(a) for a in args)
     opts = {k: v for k, v in dict(ml=ml, mu=mu, rtol=rtol, atol=atol, tcrit=tcrit, h0=h0,
                                   hmax=hmax, hmin=hmin, ixpr=ixpr, mxstep=mxstep, mxhnil=mxhnil,

@@ -41,6 +41,12 @@ __all__ = ["solve_triangular", "solve_banded", "solve_sylvester", "sqrtm", "expm
            "cho_factor", "cho_solve", "inv", "det", "solve", "eigh"]
 
 
+def _arr(x):
+    """An array-like argument as a Tensor (lists holding Tensors stacked) or a NumPy array."""
+    x = _util.pack(x)
+    return x if type(x) is Tensor else np.asarray(x)
+
+
 def _matrix(a, name):
     shape = _util.shape_of(a)
     if len(shape) < 2 or shape[-1] != shape[-2]:
@@ -124,6 +130,7 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
         >>> cr.grad(lambda b: cr.sum(solve_triangular(a, b, lower=True)))(np.ones(2))
         array([0., 1.])
     """
+    a, b = _arr(a), _arr(b)
     n = _matrix(a, "solve_triangular")
     if _util.shape_of(b)[:1] != (n,):
         raise ShapeError(f"scipy.linalg.solve_triangular: a has shape {_util.shape_of(a)} and "
@@ -213,6 +220,7 @@ def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_fi
         array([0.5 , 0.25])
     """
     lo, up = (int(v) for v in l_and_u)
+    ab, b = _arr(ab), _arr(b)
     sa, sb = _util.shape_of(ab), _util.shape_of(b)
     if len(sa) != 2 or sa[0] != lo + up + 1:
         raise ShapeError(f"scipy.linalg.solve_banded: ab must have l + u + 1 = {lo + up + 1} "
@@ -250,6 +258,7 @@ def solve_sylvester(a, b, q):
         array([[0.5, 0.5],
                [0.5, 0.5]])
     """
+    a, b, q = _arr(a), _arr(b), _arr(q)
     n, m = _matrix(a, "solve_sylvester"), _matrix(b, "solve_sylvester")
     if _util.shape_of(q) != (n, m):
         raise ShapeError(f"scipy.linalg.solve_sylvester: a is {_util.shape_of(a)}, b is "
@@ -282,6 +291,7 @@ def sqrtm(A, disp=None, blocksize=None):
         array([[0.25, 0.  ],
                [0.  , 0.  ]])
     """
+    A = _arr(A)
     _matrix(A, "sqrtm")
     if len(_util.shape_of(A)) != 2:
         raise ShapeError(f"scipy.linalg.sqrtm: expected an (n, n) matrix, got shape "
@@ -313,6 +323,7 @@ def expm(A):
         array([[1., 1.],
                [1., 1.]])
     """
+    A = _arr(A)
     _matrix(A, "expm")
     return _expm(A)
 
@@ -362,6 +373,7 @@ def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
         array([[0.25, 0.  ],
                [0.  , 0.  ]])
     """
+    a = _arr(a)
     _matrix(a, "cholesky")
     if np.iscomplexobj(_util.value(a)):
         raise TypeError("scipy.linalg.cholesky: complex matrices are not supported by "
