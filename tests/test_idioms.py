@@ -106,7 +106,7 @@ def test_hvp_with_argnums():
 def test_backward_never_writes_into_an_array_the_user_assigned():
     t = cr.tensor([1.0, 2.0], requires_grad=True)
     mine = np.zeros(2)
-    t.grad = mine
+    t.grad = mine  # stored as a copy
     cr.sum(t * t).backward()
     np.testing.assert_array_equal(mine, [0.0, 0.0])
     np.testing.assert_array_equal(t.grad, [2.0, 4.0])

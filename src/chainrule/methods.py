@@ -53,16 +53,14 @@ def backward(self, gradient=None, create_graph=False):
 
 
 def _accumulate(leaf, g, handed):
-    """leaf.grad += g, in place only in a buffer that backward() itself made."""
+    """leaf.grad += g, in place in leaf's own buffer (assigning .grad stores a copy)."""
     old = leaf.grad
     if old is None:
         leaf._grad = g if type(g) is Tensor else handed.own(g, leaf)
-        leaf._grad_owned = type(g) is not Tensor
-    elif type(g) is not Tensor and getattr(leaf, "_grad_owned", False):
+    elif type(old) is np.ndarray and type(g) is not Tensor:
         old += g
     else:
         leaf._grad = old + g
-        leaf._grad_owned = type(leaf._grad) is np.ndarray
 
 
 def _catalogue(np_fun):

@@ -187,11 +187,11 @@ def rule_of(rules, k):
     """
     if rules is None:
         return False, None
+    if type(rules) is tuple:  # the common case first: defvjp/defjvp store a tuple
+        return (True, rules[k]) if k < len(rules) else (False, None)
     if getattr(rules, "variadic", False):
         return True, rules[k]
-    if k < len(rules):
-        return True, rules[k]
-    return False, None
+    return (True, rules[k]) if k < len(rules) else (False, None)
 
 
 def push_tangents(op, out, args, vals, kw, track):

@@ -33,7 +33,7 @@ class Tensor:
     # rarely used slots (_grad, _name, _where) may be unset: read them through
     # the properties below.
     __slots__ = ("value", "op", "args", "kw", "requires_grad", "tangent",
-                 "_grad", "_grad_owned", "_name", "_where", "__weakref__")
+                 "_grad", "_name", "_where", "__weakref__")
     __array_priority__ = 1000.0
     __hash__ = object.__hash__  # __eq__ is elementwise, identity keys dicts
 
@@ -86,8 +86,8 @@ class Tensor:
 
     @grad.setter
     def grad(self, g):
-        self._grad = g
-        self._grad_owned = False  # the caller's array: never written into in place
+        # a copy: backward() accumulates into .grad in place, never into the caller's array
+        self._grad = np.array(g) if type(g) is np.ndarray else g
 
     @property
     def name(self):
