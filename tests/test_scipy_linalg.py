@@ -328,6 +328,7 @@ def test_lists_holding_tensors():
     # d/dx sum(expm([[x, 1], [0, x]])) = d/dx (2 e^x + e^x) = 3 e^x
     g = cr.grad(lambda x: cr.sum(L.expm([[x, 1.0], [0.0, x]])))(0.3)
     assert g == pytest.approx(3 * np.exp(0.3), rel=1e-10)
-    x2 = lambda x: L.solve_triangular([[2.0, 0.0], [x, 1.0]], [1.0, 1.0], lower=True)[1]  # noqa: E731
+    def x2(x):
+        return L.solve_triangular([[2.0, 0.0], [x, 1.0]], [1.0, 1.0], lower=True)[1]
     assert cr.grad(x2)(1.0) == pytest.approx(-0.5, rel=1e-12)   # x2 = 1 - x/2
     np.testing.assert_allclose(L.sqrtm([[4.0, 0.0], [0.0, 9.0]]), np.diag([2.0, 3.0]))
