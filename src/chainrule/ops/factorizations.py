@@ -28,12 +28,12 @@ from .shape import concatenate, expand_dims, getitem, reshape, swapaxes_last as 
 
 
 # ----- helpers (chainrule ops, so rules differentiate again) --------------------------------
-def _dtype(x):
+def dtype_of(x):
     return np.result_type(value(x))
 
 
 def _eye(n, x):
-    return np.eye(n, dtype=_dtype(x))
+    return np.eye(n, dtype=dtype_of(x))
 
 
 def _diag_embed(v):
@@ -42,7 +42,7 @@ def _diag_embed(v):
     return multiply(expand_dims(v, -1), _eye(n, v))
 
 
-def _diag_part(x):
+def diag_part(x):
     """(..., n, n) -> (..., n): the diagonal."""
     lead = "BCDEFGHIJKLMNOPQRSTUVWXYZ"[:len(shape_of(x)) - 2]
     return einsum_p(x, subscripts=lead + "ii->" + lead + "i")
@@ -58,7 +58,7 @@ def _over_gaps(X, w, touch=None):
     """
     d = subtract(expand_dims(w, -2), expand_dims(w, -1))
     tie = equal(d, 0)
-    dt = _dtype(X)
+    dt = dtype_of(X)
     zero, one = dt.type(0), np.real(np.ones((), dt)).dtype.type(1)
     r = where(tie, zero, divide(X, where(tie, one, d)))
     n = shape_of(w)[-1]
@@ -75,11 +75,11 @@ def _read_triangle(t, lower):
     """
     n = shape_of(t)[-1]
     strict = (np.tril(np.ones((n, n)), -1) if lower else np.triu(np.ones((n, n)), 1))
-    off = multiply(t, strict.astype(_dtype(t)))
+    off = multiply(t, strict.astype(dtype_of(t)))
     if np.iscomplexobj(value(t)):
         diag = multiply(real(t), np.eye(n))
         return add(add(off, T(conj(off))), diag)
-    return add(add(off, T(off)), multiply(t, np.eye(n, dtype=_dtype(t))))
+    return add(add(off, T(off)), multiply(t, np.eye(n, dtype=dtype_of(t))))
 
 
 def _triangle_adjoint(G, lower):
@@ -89,9 +89,9 @@ def _triangle_adjoint(G, lower):
     strict = (np.tril if lower else np.triu)(np.ones((n, n)), -1 if lower else 1)
     if np.iscomplexobj(value(G)):
         return add(multiply(real(G), np.eye(n)),
-                   multiply(add(G, T(conj(G))), strict.astype(_dtype(G))))
-    return add(multiply(G, np.eye(n, dtype=_dtype(G))),
-               multiply(add(G, T(G)), strict.astype(_dtype(G))))
+                   multiply(add(G, T(conj(G))), strict.astype(dtype_of(G))))
+    return add(multiply(G, np.eye(n, dtype=dtype_of(G))),
+               multiply(add(G, T(G)), strict.astype(dtype_of(G))))
 
 
 def _pack(parts, batch):
@@ -99,7 +99,7 @@ def _pack(parts, batch):
     return np.concatenate([np.reshape(p, batch + (-1,)) for p in parts], -1)
 
 
-def _unpack(x, cores):
+def unpack(x, cores):
     """The parts of a packed value (Tensor or array), with their core shapes."""
     batch = shape_of(x)[:-1]
     out, start = [], 0
@@ -121,21 +121,21 @@ def _mT(x, y):
 
 
 # ----- inv, solve, det, slogdet -----------------------------------------------------------
-_inv_p = Primitive(np.linalg.inv, "linalg.inv")
-_inv_p.defvjp(lambda g, ans, a: negative(matmul(matmul(T(ans), g), T(ans))))
-_inv_p.defjvp(lambda t, ans, a: negative(matmul(matmul(ans, t), ans)))
+inv_p = Primitive(np.linalg.inv, "linalg.inv")
+inv_p.defvjp(lambda g, ans, a: negative(matmul(matmul(T(ans), g), T(ans))))
+inv_p.defjvp(lambda t, ans, a: negative(matmul(matmul(ans, t), ans)))
 
 
-_solve_p = Primitive(np.linalg.solve, "linalg.solve", broadcasts=True)
+solve_p = Primitive(np.linalg.solve, "linalg.solve", broadcasts=True)
 
 
 def _solve_vjp_b(g, ans, a, b):
-    return _solve_p(T(a), g)
+    return solve_p(T(a), g)
 
 
-_solve_p.defvjp(lambda g, ans, a, b: negative(_mT(_solve_p(T(a), g), ans)), _solve_vjp_b)
-_solve_p.defjvp(lambda t, ans, a, b: negative(_solve_p(a, matmul(t, ans))),
-                lambda t, ans, a, b: _solve_p(a, t))
+solve_p.defvjp(lambda g, ans, a, b: negative(_mT(solve_p(T(a), g), ans)), _solve_vjp_b)
+solve_p.defjvp(lambda t, ans, a, b: negative(solve_p(a, matmul(t, ans))),
+                lambda t, ans, a, b: solve_p(a, t))
 
 
 def _bcast(g):
@@ -147,10 +147,10 @@ def _cofactors(a, ans):
     does not exist, though the derivative does), det(U) det(V) U diag(c) V^T from the
     SVD, c_i the product of the singular values other than s_i."""
     if np.iscomplexobj(value(a)) or np.all(value(ans) != 0):
-        return multiply(_bcast(ans), T(_inv_p(a)))
+        return multiply(_bcast(ans), T(inv_p(a)))
     n = shape_of(a)[-1]
-    U, s, Vh = _unpack(_svd_p(a, full_matrices=False), _svd_cores(a, False)[0])
-    others = where(np.eye(n, dtype=bool), _dtype(s).type(1), expand_dims(s, -2))
+    U, s, Vh = unpack(svd_p(a, full_matrices=False), svd_cores(a, False)[0])
+    others = where(np.eye(n, dtype=bool), dtype_of(s).type(1), expand_dims(s, -2))
     c = getitem(others, (Ellipsis, 0))
     for j in range(1, n):  # the product along the last axis (no division by a zero s)
         c = multiply(c, getitem(others, (Ellipsis, j)))
@@ -158,9 +158,9 @@ def _cofactors(a, ans):
     return multiply(_bcast(sign), matmul(multiply(U, expand_dims(c, -2)), Vh))
 
 
-_det_p = Primitive(np.linalg.det, "linalg.det")
-_det_p.defvjp(lambda g, ans, a: multiply(_bcast(g), _cofactors(a, ans)))
-_det_p.defjvp(lambda t, ans, a: _sum(multiply(_cofactors(a, ans), t), (-2, -1)))
+det_p = Primitive(np.linalg.det, "linalg.det")
+det_p.defvjp(lambda g, ans, a: multiply(_bcast(g), _cofactors(a, ans)))
+det_p.defjvp(lambda t, ans, a: _sum(multiply(_cofactors(a, ans), t), (-2, -1)))
 
 
 def _logabsdet_fun(a):
@@ -168,14 +168,14 @@ def _logabsdet_fun(a):
 
 
 def _logabsdet_jvp(t, ans, a):
-    d = trace_last(_solve_p(a, t))
+    d = trace_last(solve_p(a, t))
     return real(d) if np.iscomplexobj(value(d)) else d
 
 
-_logabsdet_p = Primitive(_logabsdet_fun, "linalg.slogdet")
+logabsdet_p = Primitive(_logabsdet_fun, "linalg.slogdet")
 # d log|det A| = Re tr(A^-1 dA); for complex A, autograd's convention gives g A^-T too
-_logabsdet_p.defvjp(lambda g, ans, a: multiply(_bcast(g), T(_inv_p(a))))
-_logabsdet_p.defjvp(_logabsdet_jvp)
+logabsdet_p.defvjp(lambda g, ans, a: multiply(_bcast(g), T(inv_p(a))))
+logabsdet_p.defjvp(_logabsdet_jvp)
 
 
 # ----- pinv -----------------------------------------------------------------------------------
@@ -208,9 +208,9 @@ def _pinv_jvp(t, ans, a, **kw):
     return add(add(t1, t2), t3)
 
 
-_pinv_p = Primitive(_pinv_fun, "linalg.pinv")
-_pinv_p.defvjp(_pinv_vjp)
-_pinv_p.defjvp(_pinv_jvp)
+pinv_p = Primitive(_pinv_fun, "linalg.pinv")
+pinv_p.defvjp(_pinv_vjp)
+pinv_p.defjvp(_pinv_jvp)
 
 
 # ----- cholesky --------------------------------------------------------------------------
@@ -218,27 +218,27 @@ def _phi(x):
     """The lower triangle with the diagonal halved."""
     n = shape_of(x)[-1]
     m = np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
-    return multiply(x, m.astype(_dtype(x)))
+    return multiply(x, m.astype(dtype_of(x)))
 
 
 def _chol_vjp(g, ans, a):
     L = ans
     P = _phi(matmul(T(L), g))
-    Y = _solve_p(T(L), P)                       # L^-T P
-    S = T(_solve_p(T(L), T(Y)))                 # L^-T P L^-1
-    return _triangle_adjoint(multiply(add(S, T(S)), _dtype(S).type(0.5)), True)
+    Y = solve_p(T(L), P)                       # L^-T P
+    S = T(solve_p(T(L), T(Y)))                 # L^-T P L^-1
+    return _triangle_adjoint(multiply(add(S, T(S)), dtype_of(S).type(0.5)), True)
 
 
 def _chol_jvp(t, ans, a):
     L = ans
-    Z = _solve_p(L, _read_triangle(t, True))   # L^-1 dA
-    W = T(_solve_p(L, T(Z)))                   # L^-1 dA L^-T
+    Z = solve_p(L, _read_triangle(t, True))   # L^-1 dA
+    W = T(solve_p(L, T(Z)))                   # L^-1 dA L^-T
     return matmul(L, _phi(W))
 
 
-_chol_p = Primitive(np.linalg.cholesky, "linalg.cholesky")
-_chol_p.defvjp(_chol_vjp)
-_chol_p.defjvp(_chol_jvp)
+chol_p = Primitive(np.linalg.cholesky, "linalg.cholesky")
+chol_p.defvjp(_chol_vjp)
+chol_p.defjvp(_chol_jvp)
 
 
 # ----- eigh, eigvalsh -----------------------------------------------------------------------
@@ -247,15 +247,15 @@ def _eigh_fun(a, UPLO="L"):
     return _pack([w, v], a.shape[:-2])
 
 
-def _eigh_parts(x, n):
-    return _unpack(x, [(n,), (n, n)])
+def eigh_parts(x, n):
+    return unpack(x, [(n,), (n, n)])
 
 
 def _eigh_vjp(g, ans, a, UPLO="L"):
     # G = conj(V) (diag(gw) + F o (V^T gV)) V^T, then the adjoint of reading one triangle
     n = shape_of(a)[-1]
-    w, V = _eigh_parts(ans, n)
-    gw, gV = _eigh_parts(g, n)
+    w, V = eigh_parts(ans, n)
+    gw, gV = eigh_parts(g, n)
     herm = np.iscomplexobj(value(V))
     if herm:
         w, gw = real(w), real(gw)  # the eigenvalues are real
@@ -267,20 +267,20 @@ def _eigh_vjp(g, ans, a, UPLO="L"):
 def _eigh_jvp(t, ans, a, UPLO="L"):
     # P = V^H dA V: dw = Re diag(P), dV = V (F o P) (no phase rotation: see the docstring)
     n = shape_of(a)[-1]
-    w, V = _eigh_parts(ans, n)
+    w, V = eigh_parts(ans, n)
     herm = np.iscomplexobj(value(V))
     if herm:
         w = real(w)
     P = matmul(matmul(T(conj(V)) if herm else T(V), _read_triangle(t, UPLO.upper() == "L")), V)
-    dw = _diag_part(P)
+    dw = diag_part(P)
     if herm:
         dw = real(dw)
     return _pack_ops([expand_dims(dw, -2), matmul(V, _over_gaps(P, w))])
 
 
-_eigh_p = Primitive(_eigh_fun, "linalg.eigh")
-_eigh_p.defvjp(_eigh_vjp)
-_eigh_p.defjvp(_eigh_jvp)
+eigh_p = Primitive(_eigh_fun, "linalg.eigh")
+eigh_p.defvjp(_eigh_vjp)
+eigh_p.defjvp(_eigh_jvp)
 
 
 # ----- eig, eigvals --------------------------------------------------------------------------
@@ -293,36 +293,36 @@ def _eig_vjp(g, ans, a):
     # Transpose of _eig_jvp: grad = U^-T (diag(gw) + F o (U^T gUC)) U^T, where gUC is the
     # cotangent before the unit-norm correction (autograd's formula).
     n = shape_of(a)[-1]
-    w, U = _unpack(ans, [(n,), (n, n)])
-    gw, gU = _unpack(g, [(n,), (n, n)])
+    w, U = unpack(ans, [(n,), (n, n)])
+    gw, gU = unpack(g, [(n,), (n, n)])
     q = _sum(multiply(gU, U), -2, keepdims=True)
     if np.iscomplexobj(value(q)):
         gU = subtract(gU, multiply(conj(U), real(q)))
     else:
         gU = subtract(gU, multiply(U, q))
     inner = add(_diag_embed(gw), _over_gaps(matmul(T(U), gU), w))
-    r = _solve_p(T(U), _mT(inner, U))
+    r = solve_p(T(U), _mT(inner, U))
     return like_input(a, r)
 
 
 def _eig_jvp(t, ans, a):
     n = shape_of(a)[-1]
-    w, U = _unpack(ans, [(n,), (n, n)])
-    P = _solve_p(U, matmul(t, U))                        # U^-1 dA U
+    w, U = unpack(ans, [(n,), (n, n)])
+    P = solve_p(U, matmul(t, U))                        # U^-1 dA U
     UC = matmul(U, _over_gaps(P, w))
     s = _sum(multiply(conj(U), UC) if np.iscomplexobj(value(U)) else multiply(U, UC), -2,
              keepdims=True)
     if np.iscomplexobj(value(s)):
         s = real(s)
     dU = subtract(UC, multiply(U, s))                   # keeps each column of unit norm
-    dw = expand_dims(_diag_part(P), -2)
+    dw = expand_dims(diag_part(P), -2)
     out = _pack_ops([dw, dU])
     return out
 
 
-_eig_p = Primitive(_eig_fun, "linalg.eig")
-_eig_p.defvjp(_eig_vjp)
-_eig_p.defjvp(_eig_jvp)
+eig_p = Primitive(_eig_fun, "linalg.eig")
+eig_p.defvjp(_eig_vjp)
+eig_p.defjvp(_eig_jvp)
 
 
 # ----- svd -------------------------------------------------------------------------------
@@ -331,15 +331,15 @@ def _svd_fun(a, full_matrices=False):
     return _pack([u, s, vh], a.shape[:-2])
 
 
-def _svd_cores(a, full):
+def svd_cores(a, full):
     m, n = shape_of(a)[-2:]
     k = min(m, n)
     return [(m, m if full else k), (k,), (n if full else k, n)], m, n, k
 
 
 def _svd_parts(x, a, full):
-    cores, m, n, k = _svd_cores(a, full)
-    U, s, Vh = _unpack(x, cores)
+    cores, m, n, k = svd_cores(a, full)
+    U, s, Vh = unpack(x, cores)
     if full:  # the first k columns of U and rows of Vh are unique (up to sign)
         U = getitem(U, (Ellipsis, slice(0, k)))
         Vh = getitem(Vh, (Ellipsis, slice(0, k), slice(None)))
@@ -372,7 +372,7 @@ def _svd_jvp(t, ans, a, full_matrices=False):
     s2 = multiply(s, s)
     sr, sc = expand_dims(s, -2), expand_dims(s, -1)
     dP = matmul(matmul(T(U), t), V)                        # U^T dA V
-    ds = _diag_part(dP)
+    ds = diag_part(dP)
     dU = matmul(U, _over_gaps(add(multiply(dP, sr), multiply(sc, T(dP))), s2))
     dV = matmul(V, _over_gaps(add(multiply(sc, dP), multiply(T(dP), sr)), s2))
     if m > k:
@@ -384,7 +384,7 @@ def _svd_jvp(t, ans, a, full_matrices=False):
     dVh = T(dV)
     if full_matrices:  # the non-unique completion gets tangent 0 (see the module docstring)
         batch = shape_of(dU)[:-2]
-        dt = _dtype(dU)
+        dt = dtype_of(dU)
         if m > k:
             dU = concatenate([dU, np.zeros(batch + (m, m - k), dtype=dt)], -1)
         if n > k:
@@ -392,9 +392,9 @@ def _svd_jvp(t, ans, a, full_matrices=False):
     return _pack_ops([dU, expand_dims(ds, -2), dVh])
 
 
-_svd_p = Primitive(_svd_fun, "linalg.svd")
-_svd_p.defvjp(_svd_vjp)
-_svd_p.defjvp(_svd_jvp)
+svd_p = Primitive(_svd_fun, "linalg.svd")
+svd_p.defvjp(_svd_vjp)
+svd_p.defjvp(_svd_jvp)
 
 
 # ----- qr -------------------------------------------------------------------------------
@@ -406,26 +406,26 @@ def _qr_fun(a):
 def _copyltu(M):
     """The lower triangle of M mirrored onto the upper one."""
     n = shape_of(M)[-1]
-    low = np.tril(np.ones((n, n))).astype(_dtype(M))
-    strict = np.tril(np.ones((n, n)), -1).astype(_dtype(M))
+    low = np.tril(np.ones((n, n))).astype(dtype_of(M))
+    strict = np.tril(np.ones((n, n)), -1).astype(dtype_of(M))
     return add(multiply(M, low), T(multiply(M, strict)))
 
 
 def _qr_vjp(g, ans, a):
     m, n = shape_of(a)[-2:]
-    Q, R = _unpack(ans, [(m, n), (n, n)])
-    gQ, gR = _unpack(g, [(m, n), (n, n)])
+    Q, R = unpack(ans, [(m, n), (n, n)])
+    gQ, gR = unpack(g, [(m, n), (n, n)])
     M = subtract(_mT(R, gR), matmul(T(gQ), Q))
     B = add(gQ, matmul(Q, _copyltu(M)))
-    return T(_solve_p(R, T(B)))                         # B R^-T
+    return T(solve_p(R, T(B)))                         # B R^-T
 
 
 def _qr_jvp(t, ans, a):
     m, n = shape_of(a)[-2:]
-    Q, R = _unpack(ans, [(m, n), (n, n)])
-    dA_Rinv = T(_solve_p(T(R), T(t)))                   # dA R^-1
+    Q, R = unpack(ans, [(m, n), (n, n)])
+    dA_Rinv = T(solve_p(T(R), T(t)))                   # dA R^-1
     C = matmul(T(Q), dA_Rinv)
-    strict = np.tril(np.ones((n, n)), -1).astype(_dtype(C))
+    strict = np.tril(np.ones((n, n)), -1).astype(dtype_of(C))
     low = multiply(C, strict)
     upper = subtract(C, subtract(low, T(low)))           # C - Omega, upper triangular
     dR = matmul(upper, R)
@@ -433,6 +433,6 @@ def _qr_jvp(t, ans, a):
     return _pack_ops([dQ, dR])
 
 
-_qr_p = Primitive(_qr_fun, "linalg.qr")
-_qr_p.defvjp(_qr_vjp)
-_qr_p.defjvp(_qr_jvp)
+qr_p = Primitive(_qr_fun, "linalg.qr")
+qr_p.defvjp(_qr_vjp)
+qr_p.defjvp(_qr_jvp)

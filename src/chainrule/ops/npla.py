@@ -61,9 +61,9 @@ from ..tensor import Tensor
 from ._util import kept_shape, normalize_axis, pack, shape_of, value
 from .compare import equal
 from .elementwise import divide, multiply, power, subtract, where
-from .factorizations import (_chol_p, _det_p, _diag_part, _dtype, _eig_p, _eigh_p, _eigh_parts,
-                             _inv_p, _logabsdet_p, _pinv_p, _qr_p, _solve_p, _svd_cores,
-                             _svd_p, _unpack)
+from .factorizations import (chol_p, det_p, diag_part, dtype_of, eig_p, eigh_p, eigh_parts,
+                             inv_p, logabsdet_p, pinv_p, qr_p, solve_p, svd_cores,
+                             svd_p, unpack)
 from .linalg import matmul
 from .products import (conj, cross as _cross, dot, np_matmul, outer as _outer, real,
                        tensordot as _tensordot)
@@ -99,7 +99,7 @@ def inv(a):
     """np.linalg.inv: the inverse of each matrix; d(A^-1) = -A^-1 dA A^-1."""
     a = pack(a)
     _square(a, "inv")
-    return _inv_p(a)
+    return inv_p(a)
 
 
 def solve(a, b):
@@ -107,15 +107,15 @@ def solve(a, b):
     a, b = pack(a), pack(b)
     _square(a, "solve")
     if len(shape_of(b)) == 1:
-        return getitem(_solve_p(a, expand_dims(b, -1)), (Ellipsis, 0))
-    return _solve_p(a, b)
+        return getitem(solve_p(a, expand_dims(b, -1)), (Ellipsis, 0))
+    return solve_p(a, b)
 
 
 def det(a):
     """np.linalg.det; d det(A) = det(A) tr(A^-1 dA)."""
     a = pack(a)
     _square(a, "det")
-    return _det_p(a)
+    return det_p(a)
 
 
 # recorded (as a vertex without gradient) so that a replayed program recomputes it
@@ -126,7 +126,7 @@ def slogdet(a):
     """np.linalg.slogdet: (sign, log|det|); the sign is piecewise constant (no gradient)."""
     a = pack(a)
     _square(a, "slogdet")
-    return _result(SlogdetResult, _slogdet_sign(a), _logabsdet_p(a))
+    return _result(SlogdetResult, _slogdet_sign(a), logabsdet_p(a))
 
 
 def pinv(a, rcond=None, hermitian=False, *, rtol=None):
@@ -136,7 +136,7 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
     if rtol is not None:
         rcond = rtol
     kw = {"hermitian": hermitian} if rcond is None else {"rcond": rcond, "hermitian": hermitian}
-    return _pinv_p(a, **kw)
+    return pinv_p(a, **kw)
 
 
 def cholesky(a, /, *, upper=False):
@@ -145,8 +145,8 @@ def cholesky(a, /, *, upper=False):
     _square(a, "cholesky")
     _real_only(a, "cholesky")
     if upper:
-        return T(_chol_p(T(a)))
-    return _chol_p(a)
+        return T(chol_p(T(a)))
+    return chol_p(a)
 
 
 def eigh(a, UPLO="L"):
@@ -157,7 +157,7 @@ def eigh(a, UPLO="L"):
         raise ValueError(f"np.linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     if type(a) is not Tensor:
         return np.linalg.eigh(a, UPLO=UPLO)
-    w, V = _eigh_parts(_eigh_p(a, UPLO=UPLO.upper()), n)
+    w, V = eigh_parts(eigh_p(a, UPLO=UPLO.upper()), n)
     if np.iscomplexobj(value(a)):  # packed with V, the eigenvalues came out complex
         w = real(w)
     return _result(EighResult, w, V)
@@ -177,7 +177,7 @@ def eig(a):
     n = _square(a, "eig")
     if type(a) is not Tensor:
         return np.linalg.eig(a)
-    w, U = _unpack(_eig_p(a), [(n,), (n, n)])
+    w, U = unpack(eig_p(a), [(n,), (n, n)])
     return _result(EigResult, w, U)
 
 
@@ -199,8 +199,8 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
                              hermitian=hermitian)
     _real_only(a, "svd")
     full = bool(full_matrices) and compute_uv
-    cores = _svd_cores(a, full)[0]
-    U, s, Vh = _unpack(_svd_p(a, full_matrices=full), cores)
+    cores = svd_cores(a, full)[0]
+    U, s, Vh = unpack(svd_p(a, full_matrices=full), cores)
     if not compute_uv:
         return s
     return _result(SVDResult, U, s, Vh)
@@ -212,7 +212,7 @@ def svdvals(x, /):
 
 
 def qr(a, mode="reduced"):
-    """np.linalg.qr; differentiable for m >= n in modes 'reduced', 'r' (and 'complete' if m == n)."""
+    """np.linalg.qr; differentiable for m >= n, modes "reduced", "r" ("complete" if m == n)."""
     a = pack(a)
     if type(a) is not Tensor:
         return np.linalg.qr(a, mode=mode)
@@ -227,7 +227,7 @@ def qr(a, mode="reduced"):
             f"chainrule: only m >= n with mode 'reduced' or 'r' (Q's completion in 'complete' "
             f"is not unique, and 'raw' is LAPACK's storage). Use mode='reduced' (of a^T for a "
             f"wide matrix).")
-    Q, R = _unpack(_qr_p(a), [(m, n), (n, n)])
+    Q, R = unpack(qr_p(a), [(m, n), (n, n)])
     if mode == "r":
         return R
     return _result(QRResult, Q, R)
@@ -237,7 +237,7 @@ def qr(a, mode="reduced"):
 def _modulus_vjp(g, ans, x):
     # d|x| = Re(conj(x)/|x| dx); 0 at x = 0 (a subgradient, as for abs)
     zero = equal(ans, 0)
-    one = _dtype(ans).type(1)
+    one = dtype_of(ans).type(1)
     u = divide(conj(x) if np.iscomplexobj(value(x)) else x, where(zero, one, ans))
     return multiply(g, u)
 
@@ -260,7 +260,7 @@ def _norm2_unit(ans, x, axis, keepdims):
     """conj(x)/||x||, 0 where ||x|| = 0 (PyTorch's subgradient)."""
     a = ans if keepdims else reshape(ans, kept_shape(shape_of(x), axis))
     zero = equal(a, 0)
-    one = _dtype(ans).type(1)
+    one = dtype_of(ans).type(1)
     return divide(conj(x) if np.iscomplexobj(value(x)) else x, where(zero, one, a))
 
 
@@ -303,7 +303,7 @@ def _vector_norm(x, ord, axis, keepdims):
         return _sum(_abs(x), axis, keepdims=keepdims)
     if isinstance(ord, str):
         raise ValueError(f"np.linalg.norm: invalid norm order {ord!r} for vectors")
-    dt = np.real(np.zeros((), _dtype(x))).dtype.type
+    dt = np.real(np.zeros((), dtype_of(x))).dtype.type
     return power(_sum(power(_abs(x), dt(ord)), axis, keepdims=keepdims), dt(1.0 / ord))
 
 
@@ -393,7 +393,7 @@ def matrix_power(a, n):
     if not isinstance(n, (int, np.integer)):
         raise TypeError(f"np.linalg.matrix_power: exponent must be an integer, got {n!r}")
     if n == 0:
-        return np.broadcast_to(np.eye(k, dtype=_dtype(a)), shape_of(a)).copy()
+        return np.broadcast_to(np.eye(k, dtype=dtype_of(a)), shape_of(a)).copy()
     if n < 0:
         a, n = inv(a), -n
     result, base = None, a
@@ -448,11 +448,11 @@ def lstsq(a, b, rcond=None):
     m, n = shape_of(a)
     sv = np.linalg.svd(value(a), compute_uv=False)
     if rcond is None:
-        rcond = np.finfo(_dtype(a)).eps * max(m, n)
+        rcond = np.finfo(dtype_of(a)).eps * max(m, n)
     rank = int(np.sum(sv > rcond * sv[0])) if sv.size else 0
-    x = matmul(_pinv_p(a, rcond=rcond, hermitian=False), b)
+    x = matmul(pinv_p(a, rcond=rcond, hermitian=False), b)
     if rank < n or m <= n:
-        resid = np.empty((0,), dtype=np.real(np.zeros((), _dtype(x))).dtype)
+        resid = np.empty((0,), dtype=np.real(np.zeros((), dtype_of(x))).dtype)
     else:
         r = subtract(b, matmul(a, x))
         resid = _sum(multiply(r, r), 0)
@@ -480,7 +480,7 @@ def _diagonal_last(x, offset=0):
         x = getitem(x, (Ellipsis, slice(-offset, None), slice(None)))
     m = min(shape_of(x)[-2:])
     x = getitem(x, (Ellipsis, slice(0, m), slice(0, m)))
-    return _diag_part(x)
+    return diag_part(x)
 
 
 def la_diagonal(x, /, *, offset=0):

@@ -1,4 +1,4 @@
-"""Products: einsum, tensordot, inner, outer, cross, vdot, and matmul/dot on every shape NumPy accepts.
+"""Products: einsum, tensordot, inner, outer, cross, vdot, matmul and dot on every shape.
 
 ``NUMPY_IMPLS`` maps each NumPy callable to its differentiable implementation
 (NumPy's signature; Tensors, arrays, scalars and nested lists of them accepted).
