@@ -385,9 +385,7 @@ def test_autograd_oracle_real():
     from autograd import elementwise_grad
     x = np.array([0.4, 1.3, 2.7])
     for name in ["gammaln", "digamma", "gamma", "rgamma", "erfinv", "expit", "logit", "i0",
-                 "i1", "j0", "j1", "y0", "y1", "log_ndtr", "ndtr", "ndtri", "erfcinv"]:
-        if not hasattr(asp, name):
-            continue
+                 "i1", "j0", "j1", "y0", "y1", "erfcinv"]:
         pts = x / 3 if name in ("erfinv", "logit", "ndtri") else x
         np.testing.assert_allclose(cr.grad(lambda x: cr.sum(getattr(sp, name)(x)))(pts),
                                    elementwise_grad(getattr(asp, name))(pts), rtol=1e-10,
