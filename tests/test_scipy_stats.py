@@ -367,3 +367,19 @@ def test_list_inputs():
                                                               [[1.0, 0.0], [0.0, 2.0]]))
     g = cr.grad(lambda m: cr.sum(st.norm.logpdf([0.1, 0.2], [m, 1.0], 2.0)))(0.5)
     assert g == pytest.approx((0.1 - 0.5) / 4.0)
+
+
+@pytest.mark.parametrize("name,args", [("norm", (0.0, -1.0)), ("norm", (0.0, 0.0)),
+                                       ("t", (-1.0,)), ("beta", (2.0, -1.0)), ("gamma", (0.0,)),
+                                       ("chi2", (np.array([-1.0, 2.0]),)), ("expon", (0, -2.0))])
+def test_invalid_parameters_give_nan_quietly(name, args):
+    for m in METHODS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")   # no warning from the invalid branch
+            ours = np.asarray(getattr(getattr(st, name), m)(0.5, *args))
+        np.testing.assert_allclose(ours, _quiet(getattr(getattr(sst, name), m), 0.5, *args))
+    # the valid entries keep their gradient
+    if name == "chi2":
+        g = cr.grad(lambda x: cr.sum(cr.where(np.array([False, True]),
+                                              st.chi2.logpdf(x, args[0]), 0.0)))(0.5)
+        assert g == pytest.approx((2.0 / 2 - 1) / 0.5 - 0.5)

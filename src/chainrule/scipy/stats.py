@@ -93,8 +93,17 @@ class _Distribution:
                 _arr(vals.get("scale", 1.0)))
 
     def _z(self, method, x, args, kwds):
+        """(z, shapes, scale, ok): the standardised point and the parameters, where ``ok``
+        marks valid parameters (scale > 0, shape parameters > 0); invalid ones are
+        replaced by 1 so that nothing computed from them warns or leaks a nan."""
         shapes, loc, scale = self._parse(method, args, kwds)
-        return (_arr(x) - loc) / scale, shapes, scale
+        ok = greater(scale, 0.0)
+        for p in shapes:
+            ok = logical_and(ok, greater(p, 0.0))
+        if not np.all(_util.value(ok)):
+            scale = where(ok, scale, 1.0)
+            shapes = [where(ok, p, 1.0) for p in shapes]
+        return (_arr(x) - loc) / scale, shapes, scale, ok
 
     # Standardised pieces (z = (x - loc) / scale); defaults in terms of each other.
     def _logpdf(self, z, *shapes):
@@ -109,28 +118,31 @@ class _Distribution:
     def _logsf(self, z, *shapes):
         return _log_of(self._sf(z, *shapes), self._cdf(z, *shapes))
 
+    def _apply(self, method, x, args, kwds):
+        z, shapes, scale, ok = self._z(method, x, args, kwds)
+        out = getattr(self, "_" + method)(z, *shapes)
+        if method == "logpdf":
+            out = out - log(scale)
+        # SciPy's value for invalid parameters is nan
+        return out if np.all(_util.value(ok)) else where(ok, out, np.nan)
+
     def logpdf(self, x, *args, **kwds):
-        z, shapes, scale = self._z("logpdf", x, args, kwds)
-        return self._logpdf(z, *shapes) - log(scale)
+        return self._apply("logpdf", x, args, kwds)
 
     def pdf(self, x, *args, **kwds):
         return exp(self.logpdf(x, *args, **kwds))
 
     def cdf(self, x, *args, **kwds):
-        z, shapes, _ = self._z("cdf", x, args, kwds)
-        return self._cdf(z, *shapes)
+        return self._apply("cdf", x, args, kwds)
 
     def logcdf(self, x, *args, **kwds):
-        z, shapes, _ = self._z("logcdf", x, args, kwds)
-        return self._logcdf(z, *shapes)
+        return self._apply("logcdf", x, args, kwds)
 
     def sf(self, x, *args, **kwds):
-        z, shapes, _ = self._z("sf", x, args, kwds)
-        return self._sf(z, *shapes)
+        return self._apply("sf", x, args, kwds)
 
     def logsf(self, x, *args, **kwds):
-        z, shapes, _ = self._z("logsf", x, args, kwds)
-        return self._logsf(z, *shapes)
+        return self._apply("logsf", x, args, kwds)
 
     def __call__(self, *args, **kwds):
         """A frozen distribution: ``st.norm(1.0, 2.0).logpdf(x)``."""
