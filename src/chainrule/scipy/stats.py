@@ -15,6 +15,8 @@ parameter, to any order, in both modes, except where noted:
   log_ndtr(-z), logistic through log_expit, expon.logcdf = log(-expm1(-z)).
   Outside the support the log-density is -inf with gradient 0 (the formula is
   evaluated at a safe point there, so no nan leaks into the gradient).
+- Invalid parameters (scale <= 0, a shape parameter <= 0) give nan, as in SciPy,
+  quietly: the formulas run on stand-in values there.
 - multivariate_normal: mean and cov differentiable (cov through its Cholesky
   factor: the gradient in cov is symmetric, as in PyTorch); cov may be a scalar,
   a vector (diagonal) or a matrix; allow_singular=True is refused.
