@@ -80,3 +80,33 @@ def test_through_numpy_dispatch():
     numpy.testing.assert_allclose(g, numpy.concatenate([[0], 2 * d]) - numpy.concatenate(
         [2 * d, [0]]))
     assert numpy.convolve(cr.tensor(V, requires_grad=True), W).shape == (7,)
+
+
+POLY = [
+    ("polyadd", lambda a, b: np.polyadd(a, b), [V, W], numpy.polyadd),
+    ("polysub", lambda a, b: np.polysub(W, a) + np.polysub(a, b)[:3].sum(), [V, W],
+     lambda a, b: numpy.polysub(W, a) + numpy.polysub(a, b)[:3].sum()),
+    ("polymul", lambda a, b: np.polymul(a, b), [V, W], numpy.polymul),
+    ("polyder", lambda a: np.polyder(a, 2), [V], lambda a: numpy.polyder(a, 2)),
+    ("polyint", lambda a, k: np.polyint(a, 2, k), [V, W[:2]], lambda a, k: numpy.polyint(a, 2, k)),
+    ("poly", lambda r: np.poly(r), [W], numpy.poly),
+    ("ix_", lambda a, b: np.ix_(a, b)[0] * np.ix_(a, b)[1], [V, W],
+     lambda a, b: numpy.ix_(a, b)[0] * numpy.ix_(a, b)[1]),
+    ("piecewise", lambda a: np.piecewise(a, [a < 0, a > 0.5], [np.sin, lambda t: t ** 2, 7.0]),
+     [M], lambda a: numpy.piecewise(a, [a < 0, a > 0.5], [numpy.sin, lambda t: t ** 2, 7.0])),
+    ("piecewise no otherwise", lambda a: np.piecewise(a, [a < 0], [np.exp]), [V],
+     lambda a: numpy.piecewise(a, [a < 0], [numpy.exp])),
+]
+
+
+@pytest.mark.parametrize("name,f,args,ref", POLY, ids=[c[0] for c in POLY])
+def test_polynomials_and_pieces(name, f, args, ref):
+    numpy.testing.assert_allclose(numpy.asarray(f(*args)), ref(*args), rtol=1e-12, atol=1e-12)
+    check(f, *args)
+
+
+def test_piecewise_keeps_other_pieces_out_of_the_gradient():
+    # log is only evaluated where x > 0: no nan from the other entries
+    x = numpy.array([-1.0, 0.5, 2.0])
+    g = cr.grad(lambda a: np.sum(np.piecewise(a, [a > 0], [np.log, lambda t: t])))(x)
+    numpy.testing.assert_allclose(g, [1.0, 2.0, 0.5])

@@ -1,6 +1,7 @@
 """NumPy functions built from chainrule's operations: ediff1d, convolve, correlate, interp,
-meshgrid, trapezoid, polyval, cov, corrcoef, unstack, delete, compress, extract,
-vecdot/matvec/vecmat, matrix_transpose.
+meshgrid, trapezoid, polyval, polyadd/polysub/polymul/polyder/polyint/poly, piecewise,
+ix_, cov, corrcoef, unstack, delete, compress, extract, vecdot/matvec/vecmat,
+matrix_transpose.
 
 Each is a composition of differentiable operations (slices, arithmetic, sums), so every
 order of derivative works in both modes without rules of its own, except the full 1-D
@@ -353,4 +354,150 @@ CONVENTIONS = {
     np.interp: "in x and fp, not xp; the right-hand segment's slope at a knot, 0 outside",
     np.convolve: "1-D; every mode", np.correlate: "1-D; every mode; conj(v) for complex v",
     np.cov: "no fweights/aweights on Tensors", np.delete: "no derivative in the indices",
+    np.piecewise: "each function sees only its own entries; no derivative in the conditions",
+    np.poly: "1-D roots only on Tensors",
 }
+
+
+# ----- polynomials (coefficient arrays, highest power first) ---------------------------
+def _poly_1d(p, name):
+    p = S.reshape(pack(p), (-1,)) if _nd(pack(p)) == 0 else pack(p)
+    if _nd(p) != 1:
+        raise ValueError(f"{name}: coefficients must be a 1-D array, got shape {shape_of(p)}")
+    return p
+
+
+def _front_pad(p, n):
+    """p with zeros in front, to length n."""
+    k = shape_of(p)[0]
+    if k == n:
+        return p
+    z = np.zeros(n - k, dtype=np.result_type(value(p), float))
+    return S.concatenate([z, p], 0)
+
+
+@_register(np.polyadd)
+def polyadd(a1, a2):
+    """np.polyadd: the sum of two polynomials."""
+    a1, a2 = _poly_1d(a1, "np.polyadd"), _poly_1d(a2, "np.polyadd")
+    n = max(shape_of(a1)[0], shape_of(a2)[0])
+    return _front_pad(a1, n) + _front_pad(a2, n)
+
+
+@_register(np.polysub)
+def polysub(a1, a2):
+    """np.polysub: the difference of two polynomials."""
+    a1, a2 = _poly_1d(a1, "np.polysub"), _poly_1d(a2, "np.polysub")
+    n = max(shape_of(a1)[0], shape_of(a2)[0])
+    return _front_pad(a1, n) - _front_pad(a2, n)
+
+
+@_register(np.polymul)
+def polymul(a1, a2):
+    """np.polymul: the product of two polynomials (a convolution of their coefficients)."""
+    return convolve(_poly_1d(a1, "np.polymul"), _poly_1d(a2, "np.polymul"))
+
+
+@_register(np.polyder)
+def polyder(p, m=1):
+    """np.polyder: the m-th derivative of a polynomial."""
+    p = _poly_1d(p, "np.polyder")
+    if m < 0:
+        raise ValueError("np.polyder: order of derivative must be positive (see polyint)")
+    for _ in range(m):
+        n = shape_of(p)[0] - 1
+        if n <= 0:
+            return E.multiply(S.getitem(p, (slice(0, 1),)), 0.0)
+        p = S.getitem(p, (slice(0, n),)) * np.arange(n, 0, -1, dtype=float)
+    return p
+
+
+@_register(np.polyint)
+def polyint(p, m=1, k=None):
+    """np.polyint: the m-th antiderivative, with integration constants k (default 0)."""
+    p = _poly_1d(p, "np.polyint")
+    if m < 0:
+        raise ValueError("np.polyint: order of integral must be positive (see polyder)")
+    ks = [0.0] * m if k is None else ([k] * m if np.ndim(value(k)) == 0 else list(k))
+    if len(ks) < m:
+        raise ValueError("np.polyint: k must be a scalar or a sequence of length m")
+    for j in range(m):
+        n = shape_of(p)[0]
+        p = S.concatenate([p / np.arange(n, 0, -1, dtype=float),
+                           S.reshape(E.add(pack(ks[j]), 0.0), (1,))], 0)
+    return p
+
+
+@_register(np.poly)
+def poly(seq_of_zeros):
+    """np.poly of 1-D roots: the coefficients of prod (x - r), leading 1."""
+    r = pack(seq_of_zeros)
+    if _nd(r) != 1:
+        raise TypeError("np.poly on a Tensor takes a 1-D sequence of roots (a matrix's "
+                        "characteristic polynomial has no rule yet)")
+    a = np.ones(1, dtype=np.result_type(value(r), float))
+    for i in range(shape_of(r)[0]):
+        a = convolve(a, S.concatenate([np.ones(1), -S.reshape(S.getitem(r, (i,)), (1,))], 0))
+    return a
+
+
+@_register(np.piecewise)
+def piecewise(x, condlist, funclist, *args, **kw):
+    """np.piecewise: each function (or constant) on the entries where its condition holds.
+
+    As NumPy, a function sees only its own entries (no nan from the others leaks into
+    the gradient); later conditions win; an extra function is the 'otherwise' case;
+    entries no condition covers are 0.
+    """
+    x = pack(x)
+    shape = shape_of(x)
+    conds = [np.asarray(value(c), bool) for c in
+             (condlist if isinstance(condlist, (list, tuple)) else [condlist])]
+    n = len(conds)
+    if len(funclist) not in (n, n + 1):
+        raise ValueError(f"np.piecewise: with {n} condition(s) {n} or {n + 1} functions "
+                         f"are needed, got {len(funclist)}")
+    owner = np.full(shape, -1)
+    for k, c in enumerate(conds):
+        owner[np.broadcast_to(c, shape)] = k
+    if len(funclist) == n + 1:
+        owner[owner == -1] = n
+    flat = S.reshape(x, (-1,))
+    own = owner.reshape(-1)
+    pieces, order = [], []
+    for k, f in enumerate(funclist):
+        idx = np.nonzero(own == k)[0]
+        if not idx.size:
+            continue
+        if callable(f):
+            vals = f(S.getitem(flat, (idx,)), *args, **kw)
+            vals = S.broadcast_to(E.add(vals, 0.0) if type(vals) is not Tensor else vals,
+                                  idx.shape)
+        else:
+            vals = S.broadcast_to(E.add(pack(f), np.zeros(idx.shape)), idx.shape)
+        pieces.append(vals)
+        order.append(idx)
+    rest = np.nonzero(own == -1)[0]
+    if rest.size:
+        pieces.append(np.zeros(rest.shape, dtype=np.result_type(value(x), float)))
+        order.append(rest)
+    if not pieces:
+        return E.multiply(x, 0.0)
+    allv = S.concatenate(pieces, 0) if len(pieces) > 1 else pieces[0]
+    inv = np.argsort(np.concatenate(order), kind="stable")
+    return S.reshape(S.getitem(allv, (inv,)), shape)
+
+
+@_register(np.ix_)
+def ix_(*args):
+    """np.ix_: open-mesh views of 1-D sequences (reshaped, so values stay in the graph)."""
+    n = len(args)
+    out = []
+    for k, a in enumerate(args):
+        a = pack(a)
+        if np.asarray(value(a)).dtype == bool:
+            a = np.nonzero(value(a))[0]
+        shape = [1] * n
+        shape[k] = shape_of(a)[0]
+        out.append(S.reshape(a, tuple(shape)))
+    return tuple(out)
