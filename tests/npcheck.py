@@ -6,9 +6,9 @@ checks the core ops, in every mode, to second order:
 - first order, reverse: ``cr.grad`` of sum(f * random cotangent) vs central differences;
 - first order, forward: ``cr.jvp`` with random tangents vs a central directional
   difference, and ``cr.jacfwd`` == ``cr.jacobian``;
-- second order: reverse over reverse (grad of <grad, w>) and forward over reverse
-  (``cr.hessian``) vs central differences of the gradient; forward over forward
-  (``jacfwd`` of ``jacfwd``) equal to forward over reverse.
+- second order: reverse over reverse (grad of <grad, w>, ``cr.hessian``) vs central
+  differences of the gradient; forward over reverse (``jacfwd`` of ``grad``) and forward
+  over forward (``jacfwd`` of ``jacfwd``) equal to it.
 
 ``argnums`` picks the differentiated inputs (default: all). ``order=1`` skips the
 second-order checks (for functions whose second derivative is not smooth at the
@@ -88,7 +88,9 @@ def check(f, *args, argnums=None, order=2, seed=0, rtol=RTOL, atol=ATOL, forward
             H = cr.hessian(F, argnums=i)(*args)
             assert_close(H, numeric_jacobian(grad_i, args, i), rtol * 10, atol * 10,
                          what=f"hessian {i}")
-            # forward over forward: the JVP rules differentiated again in forward mode
+            # forward over reverse and forward over forward: the rules differentiated again
+            Hfr = cr.jacfwd(grad_i, argnums=i)(*args)
+            assert_close(Hfr, H, 1e-8, 1e-8, what=f"forward-over-reverse hessian {i}")
             Hff = cr.jacfwd(cr.jacfwd(F, argnums=i), argnums=i)(*args)
             assert_close(Hff, H, 1e-8, 1e-8, what=f"forward-over-forward hessian {i}")
 

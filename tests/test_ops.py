@@ -9,9 +9,9 @@ keeps it that way). For each case:
   central differences, for every differentiable input;
 - forward mode: ``cr.jacfwd`` equals ``cr.jacobian`` (to 1e-10), and ``cr.jvp``
   with random tangents equals J t;
-- second order: reverse over reverse (``cr.grad`` of <grad, w>) and forward over
-  reverse (``cr.hessian``) against central differences of the gradient, and forward
-  over forward (``jacfwd`` of ``jacfwd``) equal to forward over reverse.
+- second order: reverse over reverse (``cr.grad`` of <grad, w>, ``cr.hessian``) against
+  central differences of the gradient, and forward over reverse (``jacfwd`` of ``grad``)
+  and forward over forward (``jacfwd`` of ``jacfwd``) equal to it.
 
 Inputs are kept away from kinks (relu/abs at 0, ties in max/maximum, clip's
 bounds) so that finite differences are meaningful; the conventions *at* the
@@ -415,7 +415,8 @@ def test_jvp_matches_vjp(c):
 # a linear op's gradient does not depend on its input: grad of <grad, w> warns so
 @pytest.mark.filterwarnings("ignore:grad. the output")
 def test_second_derivatives(c):
-    """Hessian blocks H_ji w (reverse over reverse) and H_ii (forward over reverse)."""
+    """Hessian blocks H_ji w (reverse over reverse), H_ii (cr.hessian), and H_ii again
+    forward over reverse and forward over forward."""
     args = c.inputs()
     rng = c.rng()
     F = contract(c.fn, random_like(rng, np.shape(c.ref(*args))))
@@ -434,7 +435,11 @@ def test_second_derivatives(c):
         H = cr.hessian(F, argnums=i)(*args)
         assert H.shape == args[i].shape * 2
         assert_close(H, numeric_jacobian(grad_i, args, i), what=f"hessian of input {i}")
-        # forward over forward: every JVP rule differentiated again in forward mode
+        # forward over reverse, and forward over forward: every JVP rule differentiated
+        # again, by reverse mode and by forward mode
+        Hfr = cr.jacfwd(grad_i, argnums=i)(*args)
+        np.testing.assert_allclose(Hfr, H, rtol=1e-9, atol=1e-9,
+                                   err_msg=f"forward-over-reverse hessian of input {i}")
         Hff = cr.jacfwd(cr.jacfwd(F, argnums=i), argnums=i)(*args)
         np.testing.assert_allclose(Hff, H, rtol=1e-9, atol=1e-9,
                                    err_msg=f"forward-over-forward hessian of input {i}")

@@ -418,8 +418,15 @@ def jacfwd(f, argnums=0):
 
 
 def hessian(f, argnums=0):
-    """Hessian of a scalar f: forward mode over reverse mode, shape arg.shape + arg.shape."""
-    return jacfwd(grad(f, argnums), argnums)
+    """Hessian of a scalar f, shape arg.shape + arg.shape: reverse over reverse.
+
+    The gradient's computation is recorded once, then each row of H is one
+    backward pass through that recording (as HIPS autograd does). Forward over
+    reverse (``jacfwd(grad(f))``) gives the same matrix but reruns f once per
+    column: about 20x slower on a 4-parameter likelihood
+    (benchmarks/bench_likelihood.py).
+    """
+    return jacobian(grad(f, argnums), argnums)
 
 
 def hvp(f, argnums=0):
