@@ -142,3 +142,14 @@ def test_func_returning_a_list():
         return ys[1, 0]
     assert float(f(1.3)) == pytest.approx(np.cos(1.3 * 0.7), rel=1e-8)
     assert float(cr.grad(f)(1.3)) == pytest.approx(-0.7 * np.sin(1.3 * 0.7), rel=1e-7)
+
+
+def test_docs_scipy_md_runs():
+    # the Python blocks of docs/scipy.md run (and check themselves)
+    import pathlib
+    import re
+    doc = pathlib.Path(__file__).resolve().parents[1] / "docs" / "scipy.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, str(doc), "exec"), {})
