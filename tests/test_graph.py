@@ -706,3 +706,20 @@ def test_from_edges_with_chainrule_primitives_uses_their_rules():
     h = Graph.from_edges(4, 2, E4, {3: cr.add, 4: cr.multiply}, jacobians={(2, 4): [[10.0]]})
     h.forward(2.0, 3.0)
     assert h[4].op is not cr.multiply and float(h.backward()[2]) == 3.0 + 10.0
+
+
+def test_edge_vjp_and_has_values():
+    g = Graph.from_edges(4, 2, E4, F4)
+    assert not g.has_values
+    with pytest.raises(GraphError, match="no values yet"):
+        g.edge_vjp(2, 4, 1.0)
+    g.forward(2.0, 3.0)
+    assert g.has_values
+    assert float(g.edge_vjp(2, 4, 1.0)) == 5.0          # p4 J^{2->4} = 1 * u3
+    assert float(g.edge_vjp(2, 3, 3.0)) == 3.0          # p3 J^{2->3} = 3 * 1
+    with pytest.raises(GraphError, match=r"\(1, 4\) is not an edge"):
+        g.edge_vjp(1, 4, 1.0)
+    t = trace(lambda x: cr.sum(cr.tanh(x)), np.array([0.0, 1.0]))
+    np.testing.assert_allclose(t.edge_vjp(1, 2, np.ones(2)), 1 - np.tanh([0.0, 1.0]) ** 2)
+    with pytest.raises(GraphError, match=r"p_i has shape \(3,\) but u2 has shape \(2,\)"):
+        t.edge_vjp(1, 2, np.ones(3))

@@ -53,15 +53,15 @@ def fmt(a, max_entries=MAX_ENTRIES, digits=6):
         return "?"
     a = np.asarray(a)
     if a.size == 1:
-        return _num(a.reshape(()).item(), digits)
+        return num(a.reshape(()).item(), digits)
     if a.size <= max_entries:
         s = np.array2string(a, separator=", ", max_line_width=10**6,
-                            formatter={"all": lambda x: _num(x, digits)})
+                            formatter={"all": lambda x: num(x, digits)})
         return " ".join(s.split())  # one line, also for matrices
     return f"<array of shape {a.shape}>"
 
 
-def _num(x, digits=6):
+def num(x, digits=6):
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
     if isinstance(x, complex):
@@ -77,12 +77,12 @@ def _const(c):
     if isinstance(c, np.ndarray):
         return fmt(c, 4) if c.size <= 4 else f"<array {c.shape}>"
     if isinstance(c, (int, float, np.number)):
-        return _num(c)
+        return num(c)
     r = repr(c)
     return r if len(r) <= 30 else r[:27] + "..."
 
 
-def _u(g, i):
+def vertex_label(g, i):
     """'u3', or 'u3 (z)' when vertex 3 has a name of its own."""
     name = g.vertices[i - 1].name
     return f"u{i}" if name in (None, f"u{i}") else f"u{i} ({name})"
@@ -111,13 +111,10 @@ def _fi(v):
     return f"f^{v.index}({', '.join(f'u{j}' for j in call_order(v))})"
 
 
-def _has_values(g):
-    return g._valued
-
-
-def _ps(g):
-    """{i: p_i} at the current values: the last backward pass, or p_n = 1 when d_n = 1."""
-    if not _has_values(g):
+def messages(g):
+    """{i: p_i} at the current values: the last backward pass, or one from p_n = 1 when
+    d_n = 1; None when there is neither (no values, or a vector output never differentiated)."""
+    if not g.has_values:
         return None
     if g._p is None and g.output.value.size == 1:
         g.backward()
@@ -149,7 +146,7 @@ def explain(g, max_vertices=40):
         lines.append("E = {" + ", ".join(f"({j}, {i})" for j, i in E) + "}")
     else:
         lines.append(f"|E| = {len(E)} edges")
-    values = _has_values(g)
+    values = g.has_values
     if values:
         if max_vertices is None or n <= max_vertices:
             lines.append(", ".join(f"d{v.index} = {v.dim}" for v in g.vertices))
@@ -171,17 +168,17 @@ def explain(g, max_vertices=40):
         v = g.vertices[i - 1]
         val = f" = {fmt(v.value)}" if values else ""
         if v.op is None:
-            lines.append(f"  {_u(g, i)}{val}" + ("   (leaf)" if values else "   leaf"))
+            lines.append(f"  {vertex_label(g, i)}{val}" + ("   (leaf)" if values else "   leaf"))
             continue
         how = local_function(v)
         how = "" if v.op.name == f"f^{i}" else f" = {how}"
-        lines.append(f"  {_u(g, i)} = {_fi(v)}{how}{val}")
+        lines.append(f"  {vertex_label(g, i)} = {_fi(v)}{how}{val}")
     if not values:
         lines += ["", f"(no values yet: g.forward({', '.join(f'u{i}' for i in range(1, l + 1))}) "
                       f"computes them)"]
         return "\n".join(lines)
 
-    p = _ps(g)
+    p = messages(g)
     lines += ["", "Backward pass: p_n = 1; for j = n-1..1, "
                   "p_j = sum over children i (edges (j, i) in E) of p_i J^{j->i}"]
     if p is None:
@@ -197,13 +194,14 @@ def explain(g, max_vertices=40):
         if i == n:
             lines.append(f"  p{n} = {fmt(p[n])}" + ("" if g.output.dim == 1 else "   (given p_n)"))
             continue
-        lines.append(_backward_step(g, i, p))
+        lines.append(backward_step(g, i, p))
     lines += ["", "For the leaves, d u_n / d u_j = p_j:"]
     lines += [f"  du{n}/du{j} = p{j} = {fmt(p[j])}" for j in range(1, l + 1) if j in shown]
     return "\n".join(lines)
 
 
-def _backward_step(g, j, p):
+def backward_step(g, j, p):
+    """One line of the backward pass: '  p2 = p3 J^{2->3} + p4 J^{2->4} = 3 * 1 + 1 * 5 = 8'."""
     v = g.vertices[j - 1]
     if not v.children:
         return f"  p{j} = 0   (no children: u{g.n} does not depend on u{j})"
@@ -212,7 +210,7 @@ def _backward_step(g, j, p):
     if scalar:
         terms = " + ".join(f"{fmt(p[i])} * {fmt(g._jac(j, i))}" for i in v.children)
     else:
-        terms = " + ".join(fmt(g._edge_vjp(j, i, p[i])) for i in v.children)
+        terms = " + ".join(fmt(g.edge_vjp(j, i, p[i])) for i in v.children)
     if len(v.children) == 1 and not scalar:
         return f"  p{j} = {names} = {fmt(p[j])}"
     return f"  p{j} = {names} = {terms} = {fmt(p[j])}"
@@ -244,7 +242,7 @@ def explain_paths(g, j, k, max_paths=20):
     parts = " + ".join(fmt(s) for s in sums) if scalar and 1 < count <= max_paths else None
     lines.append(f"Sum over paths = {parts + ' = ' if parts else ''}{fmt(total)}")
     if k == g.n and g.output.dim == 1:
-        p = _ps(g)
+        p = messages(g)
         ok = np.allclose(total.reshape(p[j].shape), p[j])
         lines.append(f"Backward pass: p{j} = {fmt(p[j])}   "
                      f"({'equal, as the theorem says' if ok else 'DIFFERENT: a rule is wrong'})")
@@ -259,8 +257,8 @@ def _q(s):
 
 def to_dot(g):
     """Graphviz DOT source of ``g``: values and p_j on each vertex, J^{j->i} on each edge."""
-    values = _has_values(g)
-    p = _ps(g) if values else None
+    values = g.has_values
+    p = messages(g) if values else None
     out = ["digraph chainrule {",
            "  rankdir=LR;",
            '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", '
@@ -268,7 +266,7 @@ def to_dot(g):
            '  edge [fontname="Helvetica", fontsize=10];']
     for v in g.vertices:
         i = v.index
-        head = _u(g, i) + ("  leaf" if v.op is None else f" = {local_function(v)}")
+        head = vertex_label(g, i) + ("  leaf" if v.op is None else f" = {local_function(v)}")
         label = [head]
         if values:
             label += [f"d = {v.dim}", f"u = {fmt(v.value, 6, 4)}"]
@@ -347,7 +345,8 @@ def repr_svg(g):
 
 
 __all__ = ["GraphvizNotFound", "explain", "explain_paths", "to_dot", "render", "to_svg",
-           "repr_svg", "fmt", "local_function", "call_order"]
+           "repr_svg", "fmt", "num", "local_function", "call_order", "messages",
+           "backward_step", "vertex_label"]
 
 
 # The Graph methods that show a graph (see the module docstring for why they are added here).

@@ -182,6 +182,11 @@ class Graph:
         return {v.index: v.dim for v in self.vertices}
 
     @property
+    def has_values(self):
+        """True once every vertex has its value u_i (after a forward pass or tracing)."""
+        return self._valued
+
+    @property
     def leaves(self):
         return self.vertices[:self.l]
 
@@ -332,8 +337,27 @@ class Graph:
             self._J[(j, i)] = J
         return J
 
+    def edge_vjp(self, j, i, p_i):
+        """p_i J^{j->i}: the edge's term in p_j, by the rule(s) of f^i, without forming J.
+
+        ``p_i`` has the shape of u_i, the result the shape of u_j.
+
+        Example:
+            >>> from chainrule.graph import trace
+            >>> g = trace(lambda u1, u2: u2 * (u1 + u2), 2.0, 3.0)
+            >>> float(g.edge_vjp(2, 4, 1.0))    # p4 J^{2->4} = 1 * u3
+            5.0
+        """
+        self._check_edge(j, i)
+        self._need_values()
+        ui = self.vertices[i - 1].value
+        p_i = np.asarray(p_i.value if type(p_i) is Tensor else p_i, dtype=float_dtype(ui))
+        if p_i.shape != ui.shape:
+            raise GraphError(f"edge_vjp({j}, {i}, p_i): p_i has shape {p_i.shape} but u{i} has "
+                             f"shape {ui.shape}; they must match")
+        return self._edge_vjp(j, i, p_i)
+
     def _edge_vjp(self, j, i, g):
-        """p_i J^{j->i} for p_i = g, by the rule(s) of f^i, without forming J."""
         v = self.vertices[i - 1]
         uj = self.vertices[j - 1].value
         A = [self.vertices[a.j - 1].value if type(a) is Ref else a for a in v.args]

@@ -8,7 +8,8 @@ Jacobians are never formed (``JAC_MAX_ENTRIES``): the backward pass does not nee
 import numpy as np
 
 from .. import ops
-from ..explain import _backward_step, _num, _ps, _u, call_order, fmt, local_function
+from ..explain import (backward_step, call_order, fmt, local_function, messages, num,
+                       vertex_label)
 from ..graph import Ref
 
 JAC_MAX_ENTRIES = 250_000   # larger J^{j->i} are not formed (the backward pass never needs them)
@@ -23,15 +24,15 @@ def short(a, k=4):
         return "?"
     a = np.asarray(a)
     if a.size == 1:
-        return _num(a.reshape(()).item(), 4)
+        return num(a.reshape(()).item(), 4)
     if a.ndim == 1:
         if a.size <= k + 1:
-            return "[" + ", ".join(_num(x, 4) for x in a) + "]"
-        return ("[" + ", ".join(_num(x, 4) for x in a[:k - 1]) + f", {ELL}, {_num(a[-1], 4)}]"
+            return "[" + ", ".join(num(x, 4) for x in a) + "]"
+        return ("[" + ", ".join(num(x, 4) for x in a[:k - 1]) + f", {ELL}, {num(a[-1], 4)}]"
                 f" ({a.size} entries)")
     if a.ndim == 2 and a.shape[0] <= 3 and a.shape[1] <= 3:
         return "[" + ", ".join(short(r) for r in a) + "]"
-    first = ", ".join(_num(x, 4) for x in a.reshape(-1)[:3])
+    first = ", ".join(num(x, 4) for x in a.reshape(-1)[:3])
     return f"[{first}, {ELL}] ({f' {TIMES} '.join(map(str, a.shape))})"
 
 
@@ -39,9 +40,9 @@ def tiny(a):
     """A value small enough for a vertex's box: '5', '[1, 2]', '4-vector', '4×3'."""
     a = np.asarray(a)
     if a.size == 1:
-        return _num(a.reshape(()).item(), 4)
+        return num(a.reshape(()).item(), 4)
     if a.ndim == 1 and a.size <= 2:
-        return "[" + ", ".join(_num(x, 3) for x in a) + "]"
+        return "[" + ", ".join(num(x, 3) for x in a) + "]"
     if a.ndim == 1:
         return f"{a.size}-vector"
     return TIMES.join(map(str, a.shape)) if a.size else "empty"
@@ -76,7 +77,7 @@ def _power(k, a, i):
         c = float(a[1])
     except (TypeError, ValueError):
         return None
-    return f"{_num(c)} {a[0]}" if c == 2 else f"{_num(c)} {a[0]}^{_num(c - 1)}"
+    return f"{num(c)} {a[0]}" if c == 2 else f"{num(c)} {a[0]}^{num(c - 1)}"
 
 
 _SYMBOLIC = {
@@ -115,7 +116,7 @@ def symbolic(g, j, i):
         shape = g.vertices[a.j - 1].value.shape if type(a) is Ref else np.shape(a)
         if shape != v.value.shape and (type(a) is Ref or np.size(a) != 1):
             return None
-    labels = [f"u{a.j}" if type(a) is Ref else _num(a) if np.size(a) == 1 else "c"
+    labels = [f"u{a.j}" if type(a) is Ref else num(a) if np.size(a) == 1 else "c"
               for a in v.args]
     if len(labels) < 2 and name in ("add", "subtract", "multiply", "divide", "power"):
         return None
@@ -135,7 +136,7 @@ def _jac(g, j, i):
 def _table(J):
     """The top-left corner of J, as rows of strings, and a note when it is cut."""
     r, c = J.shape
-    rows = [[_num(x, 4) for x in row[:TABLE_MAX]] for row in J[:TABLE_MAX]]
+    rows = [[num(x, 4) for x in row[:TABLE_MAX]] for row in J[:TABLE_MAX]]
     note = None
     if r > TABLE_MAX or c > TABLE_MAX:
         note = (f"showing {min(r, TABLE_MAX)} of {r} rows and {min(c, TABLE_MAX)} of {c} "
@@ -145,8 +146,8 @@ def _table(J):
 
 def page_data(g):
     """The page's model of ``g``: vertices, edges, steps. Plain lists, dicts and strings."""
-    values = g._valued
-    p = _ps(g) if values else None
+    values = g.has_values
+    p = messages(g) if values else None
     n, l = g.n, g.l
     vertices = []
     for v in g.vertices:
@@ -183,12 +184,12 @@ def _edge_details(g, j, i, p):
                        f"formed here; the backward pass never forms it either: it computes "
                        f"p{i} J^{{{j}->{i}}} with the op's rule.")
     else:
-        out["J"] = short(J) if J.size > 1 else _num(J[0, 0], 6)
+        out["J"] = short(J) if J.size > 1 else num(J[0, 0], 6)
         out["table"], cut = _table(J)
         if cut:
             out["note"] = cut.format(j=j, i=i)
     if p is not None:
-        term = g._edge_vjp(j, i, p[i])
+        term = g.edge_vjp(j, i, p[i])
         scalar = di == 1 and dj == 1 and J is not None
         how = f"{fmt(p[i])} * {fmt(J)} = " if scalar else ""
         out["term"] = f"p{i} J^{{{j}->{i}}} = {how}{short(term)}   (this edge's term in p{j})"
@@ -197,11 +198,11 @@ def _edge_details(g, j, i, p):
 
 def _vertex_details(g, j, p):
     v = g.vertices[j - 1]
-    out = {"title": f"Vertex {j}: {_u(g, j)}" + ("   (the output, n)" if j == g.n else ""),
+    out = {"title": f"Vertex {j}: {vertex_label(g, j)}" + ("   (the output, n)" if j == g.n else ""),
            "sum": None, "paths": [], "pathsum": None}
     if p is None:
         return out
-    out["sum"] = _backward_step(g, j, p).strip() if j < g.n else f"p{g.n} = 1   (p_n = 1)"
+    out["sum"] = backward_step(g, j, p).strip() if j < g.n else f"p{g.n} = 1   (p_n = 1)"
     count = g.count_paths(j, g.n)
     dims = all(_jac(g, a, b) is not None for a, b in g.edges) if count else True
     listed = _first_paths(g, j, PATHS_LISTED)
@@ -292,7 +293,7 @@ def _steps(g, p):
         children = g.vertices[j - 1].children
         acc = None
         for k, i in enumerate(children):
-            term = g._edge_vjp(j, i, p[i])
+            term = g.edge_vjp(j, i, p[i])
             before = short(acc) if acc is not None else "0"
             acc = np.array(term, dtype=float) if acc is None else acc + term
             last = k == len(children) - 1
