@@ -325,6 +325,39 @@ def test_svd(shape):
     check(lambda x: L.svdvals(x), a, order=1)
 
 
+@pytest.mark.parametrize("shape", [(3, 2), (2, 3), (2, 2, 2)])
+def test_svd_complex(shape):
+    z = crand(*shape)
+    k = min(shape[-2:])
+    s = L.svd(cr.tensor(z), compute_uv=False)
+    assert np.isrealobj(np.asarray(s))
+    np.testing.assert_allclose(s, np.linalg.svd(z, compute_uv=False))
+    check_c(lambda x: L.svdvals(x), z)
+    absq = lambda v: real(v * P_conj(v))  # noqa: E731  |.|^2: phase-invariant
+    check_c(lambda x: absq(L.svd(x, full_matrices=False)[0]), z)
+    check_c(lambda x: absq(L.svd(x, full_matrices=False)[2]), z)
+    check_c(lambda x: absq(L.svd(x)[0][..., :k]), z)
+    # u_i conj(v_i)^T: a phase-invariant function mixing both factors
+    check_c(lambda x: ri(cr.matmul(L.svd(x, full_matrices=False)[0],
+                                   L.svd(x, full_matrices=False)[2])), z)
+    check_c(lambda x: L.norm(x, "nuc", axis=(-2, -1)), z)
+
+
+def test_torch_svd_complex():
+    torch = pytest.importorskip("torch")
+    z, c1, c2 = crand(4, 3), rand(4, 3), rand(3)
+
+    def ours(x):
+        u, s, vh = L.svd(x, full_matrices=False)
+        return cr.sum(real(u * P_conj(u)) * c1) + cr.sum(s * c2) + L.norm(x, 2)
+    tz = torch.tensor(z, requires_grad=True)
+    u, s, vh = torch.linalg.svd(tz, full_matrices=False)
+    ((u.abs() ** 2 * torch.tensor(c1)).sum() + (s * torch.tensor(c2)).sum()
+     + torch.linalg.matrix_norm(tz, 2)).backward()
+    np.testing.assert_allclose(cr.grad(ours)(z), np.conj(tz.grad.numpy()), rtol=1e-8,
+                               atol=1e-10)
+
+
 def test_torch_svd():
     torch = pytest.importorskip("torch")
     a = rand(2, 4, 3)
@@ -385,7 +418,7 @@ def test_refusals():
     with pytest.raises(NotImplementedError, match="complete"):
         L.qr(cr.tensor(rand(3, 2), requires_grad=True), mode="complete")
     z = cr.tensor(wc(2, c=True), requires_grad=True)
-    for f in (L.cholesky, L.svd, L.qr, L.pinv):
+    for f in (L.cholesky, L.qr, L.pinv):
         with pytest.raises(TypeError, match="np.linalg.*complex"):
             f(z)
     with pytest.raises(np.linalg.LinAlgError, match="np.linalg.inv.*square"):

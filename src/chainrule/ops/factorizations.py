@@ -337,16 +337,33 @@ def svd_cores(a, full):
     return [(m, m if full else k), (k,), (n if full else k, n)], m, n, k
 
 
+def _H(x):
+    """The conjugate transpose of the last two axes (the transpose for real x)."""
+    return T(conj(x)) if np.iscomplexobj(value(x)) else T(x)
+
+
+def _cj(x):
+    return conj(x) if np.iscomplexobj(value(x)) else x
+
+
+def _imag(x):
+    return real(multiply(x, -1j))
+
+
 def _svd_parts(x, a, full):
+    """U, s, V (= Vh^H) of a packed SVD (or of its cotangent), and m, n, k."""
     cores, m, n, k = svd_cores(a, full)
     U, s, Vh = unpack(x, cores)
     if full:  # the first k columns of U and rows of Vh are unique (up to sign)
         U = getitem(U, (Ellipsis, slice(0, k)))
         Vh = getitem(Vh, (Ellipsis, slice(0, k), slice(None)))
-    return U, s, T(Vh), m, n, k
+    if np.iscomplexobj(value(s)):  # packed with complex U, V: the values are real
+        s = real(s)
+    return U, s, _H(Vh), m, n, k
 
 
 def _svd_vjp(g, ans, a, full_matrices=False):
+    # autograd's rule; for complex A it is the adjoint of _svd_jvp's phase choice
     U, s, V, m, n, k = _svd_parts(ans, a, full_matrices)
     gU, gs, gV, _, _, _ = _svd_parts(g, a, full_matrices)
     s2 = multiply(s, s)
@@ -354,35 +371,42 @@ def _svd_vjp(g, ans, a, full_matrices=False):
     sc = expand_dims(s, -1)   # S X
     utgu = matmul(T(U), gU)
     vtgv = matmul(T(V), gV)
-    t = add(add(multiply(_over_gaps(subtract(utgu, T(utgu)), s2, add(utgu, T(utgu))), sr),
+    t = add(add(multiply(_over_gaps(subtract(utgu, _H(utgu)), s2, add(utgu, _H(utgu))), sr),
                 _diag_embed(gs)),
-            multiply(sc, _over_gaps(subtract(vtgv, T(vtgv)), s2, add(vtgv, T(vtgv)))))
-    r = matmul(matmul(U, t), T(V))
-    if m > k:  # (I - U U^T) gU S^-1 V^T
+            multiply(sc, _over_gaps(subtract(vtgv, _H(vtgv)), s2, add(vtgv, _H(vtgv)))))
+    if np.iscomplexobj(value(U)):
+        t = add(t, _diag_embed(divide(multiply(_imag(diag_part(utgu)), 1j), s)))
+    r = matmul(matmul(_cj(U), t), T(V))
+    if m > k:  # (I - conj(U) U^T) gU S^-1 V^T
         x = divide(gU, sr)
-        r = add(r, _mT(subtract(x, matmul(U, matmul(T(U), x))), V))
-    if n > k:  # U S^-1 gV^T (I - V V^T)
-        x = divide(gV, sr)
-        r = add(r, matmul(U, T(subtract(x, matmul(V, matmul(T(V), x))))))
+        r = add(r, _mT(subtract(x, matmul(_cj(U), matmul(T(U), x))), V))
+    if n > k:  # conj(U) S^-1 gV^H (I - conj(V) V^T)
+        x = divide(_cj(gV), sr)
+        r = add(r, matmul(_cj(U), T(subtract(x, matmul(V, matmul(_H(V), x))))))
     return r
 
 
 def _svd_jvp(t, ans, a, full_matrices=False):
+    # dP = U^H dA V; U takes the phase of each pair (i Im dP_ii / s_i), V none
     U, s, V, m, n, k = _svd_parts(ans, a, full_matrices)
     s2 = multiply(s, s)
     sr, sc = expand_dims(s, -2), expand_dims(s, -1)
-    dP = matmul(matmul(T(U), t), V)                        # U^T dA V
+    dP = matmul(matmul(_H(U), t), V)
     ds = diag_part(dP)
-    dU = matmul(U, _over_gaps(add(multiply(dP, sr), multiply(sc, T(dP))), s2))
-    dV = matmul(V, _over_gaps(add(multiply(sc, dP), multiply(T(dP), sr)), s2))
+    omega = _over_gaps(add(multiply(dP, sr), multiply(sc, _H(dP))), s2)
+    if np.iscomplexobj(value(dP)):
+        ds = real(ds)
+        omega = add(omega, _diag_embed(divide(multiply(_imag(diag_part(dP)), 1j), s)))
+    dU = matmul(U, omega)
+    dV = matmul(V, _over_gaps(add(multiply(sc, dP), multiply(_H(dP), sr)), s2))
     if m > k:
         x = divide(matmul(t, V), sr)
-        dU = add(dU, subtract(x, matmul(U, matmul(T(U), x))))
+        dU = add(dU, subtract(x, matmul(U, matmul(_H(U), x))))
     if n > k:
-        x = divide(matmul(T(t), U), sr)
-        dV = add(dV, subtract(x, matmul(V, matmul(T(V), x))))
-    dVh = T(dV)
-    if full_matrices:  # the non-unique completion gets tangent 0 (see the module docstring)
+        x = divide(matmul(_H(t), U), sr)
+        dV = add(dV, subtract(x, matmul(V, matmul(_H(V), x))))
+    dVh = _H(dV)
+    if full_matrices:  # the non-unique completion gets tangent 0 (see npla's docstring)
         batch = shape_of(dU)[:-2]
         dt = dtype_of(dU)
         if m > k:

@@ -44,13 +44,15 @@ Conventions (docs/numerics; the tests check each):
   an exactly singular matrix raise NumPy's LinAlgError (their derivatives
   do not exist). slogdet's sign has no gradient.
 - Complex input: inv, solve, det, slogdet, matrix_power, multi_dot, eig,
-  eigvals, eigh, eigvalsh, norm (vector norms, 'fro') follow autograd's
-  convention (holomorphic rules do not conjugate; a real function of z has
-  gradient df/dx - i df/dy). eigh of a complex Hermitian matrix reads one
-  triangle and the real part of the diagonal, as LAPACK does; its gradient is
-  zero on what is not read. cholesky, svd (so 'nuc', 2, -2 norms), qr and
-  pinv of complex Tensors are refused (TypeError): their rules here are for
-  real matrices.
+  eigvals, eigh, eigvalsh, svd, svdvals, norm (every ord), cond follow
+  autograd's convention (holomorphic rules do not conjugate; a real function
+  of z has gradient df/dx - i df/dy; PyTorch's is its conjugate). eigh of a
+  complex Hermitian matrix reads one triangle and the real part of the
+  diagonal, as LAPACK does; its gradient is zero on what is not read. The
+  complex svd's rules put each singular pair's phase change in U (V gets
+  none): functions invariant to that phase are differentiated exactly.
+  cholesky, qr and pinv of complex Tensors are refused (TypeError): their
+  rules here are for real matrices.
 """
 import math
 
@@ -197,10 +199,11 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     if type(a) is not Tensor:
         return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
                              hermitian=hermitian)
-    _real_only(a, "svd")
     full = bool(full_matrices) and compute_uv
     cores = svd_cores(a, full)[0]
     U, s, Vh = unpack(svd_p(a, full_matrices=full), cores)
+    if np.iscomplexobj(value(a)):  # packed with U and Vh, the values came out complex
+        s = real(s)
     if not compute_uv:
         return s
     return _result(SVDResult, U, s, Vh)
