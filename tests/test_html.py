@@ -358,3 +358,15 @@ def screenshot(path, width=1000, height=820):
 if __name__ == "__main__":
     import sys
     screenshot(sys.argv[1])
+
+
+def test_browser_jupyter_frame(open_page):
+    frame = four_vertex().graph._repr_html_()
+    page, problems = open_page(f"<!DOCTYPE html><html><body>{frame}</body></html>")
+    inner = page.frame_locator("iframe.chainrule-page")
+    inner.locator('[data-action="next"]').click()
+    inner.locator('[data-action="next"]').click()
+    assert "= 15" in inner.locator('[data-role="narration"]').inner_text()
+    inner.locator('[data-vertex="2"]').click()
+    assert "3 + 5 = 8" in inner.locator('[data-role="details"]').inner_text()
+    assert problems == []

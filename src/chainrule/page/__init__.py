@@ -126,7 +126,8 @@ def to_html(g, path=None, title=None, text=None, engine="auto"):
     blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     where = {"dot": "Graphviz", "networkx": "networkx (layers by topological generation)",
              "layers": "layers by vertex order"}[used]
-    summary = (f"n = {g.n} vertices, l = {g.l} leaves (u1..u{g.l}), |E| = {len(g.edges)} edges, "
+    leaves = "u1" if g.l == 1 else f"u1..u{g.l}"
+    summary = (f"n = {g.n} vertices, l = {g.l} leaves ({leaves}), |E| = {len(g.edges)} edges, "
                f"output u{g.n}. Drawn left to right in vertex order; layout by {where}.")
     if not data["values"]:
         summary += " No values yet: call g.forward(...) before g.to_html() to step through."
