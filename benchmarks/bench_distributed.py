@@ -73,7 +73,7 @@ def worker(steps: int) -> None:
 
     grads = {k: np.zeros_like(p.value) for k, p in model.parameters().items()}
     wire = []
-    for _ in range(20):
+    for _ in range(100):  # the best of many: some run while both ranks hold a core
         dist.barrier()
         t = time.perf_counter()
         dist.allreduce_sum(grads)
@@ -95,35 +95,64 @@ NETWORKS = {"InfiniBand 100 Gb/s": (2e-6, 1 / 12.5e9), "10 Gb Ethernet": (30e-6,
 
 
 def step_costs(batches=(4, 8, 32, 128, 256), repeat=7, number=10) -> dict:
-    """One process's step CPU time by local batch size (best of ``repeat``): the compute,
-    measured as CPU time so that other jobs on the machine do not count."""
+    """One process's step CPU time by local batch size (best of ``repeat``, the batch sizes
+    interleaved): the compute, as CPU time so that other jobs on the machine do not count.
+
+    Also ``"rank share"``: one rank's data-parallel step of the global batch on 2 ranks
+    (``nn.training``'s own step: half the rows, the sum loss, packing the gradients for the
+    Allreduce), the Allreduce itself left out.
+    """
     import chainrule as cr
+    from chainrule.nn import training
 
     rng = np.random.default_rng(0)
     model = cr.nn.MLP(SIZES, activation="tanh", seed=0)
     opt = cr.optim.SGD(model.parameters(), lr=0.01)
-    out = {}
-    for b in batches:
-        X, y = rng.normal(size=(b, SIZES[0])), rng.integers(0, SIZES[-1], size=b)
-        best = float("inf")
-        for _ in range(repeat):
+    data = {b: (rng.normal(size=(b, SIZES[0])), rng.integers(0, SIZES[-1], size=b))
+            for b in batches}
+    Xg, yg = data[GLOBAL_BATCH] if GLOBAL_BATCH in data else data[max(data)]
+    every = np.arange(len(Xg))
+
+    def plain(b):
+        X, y = data[b]
+        cr.nn.cross_entropy(model(X), y, reduction="sum").backward()
+        opt.step()
+        opt.zero_grad()
+
+    def share():
+        training._shared_step(model, opt, Xg, yg, every, 1, 2, _pack_only, False, 1)
+
+    cases = {b: (lambda b=b: plain(b)) for b in batches}
+    cases["rank share"] = share
+    best = {k: float("inf") for k in cases}
+    for _ in range(repeat):
+        for k, f in cases.items():
             t = time.process_time()
             for _ in range(number):
-                cr.nn.cross_entropy(model(X), y, reduction="sum").backward()
-                opt.step()
-                opt.zero_grad()
-            best = min(best, (time.process_time() - t) / number)
-        out[b] = best
-    return out
+                f()
+            best[k] = min(best[k], (time.process_time() - t) / number)
+    return best
+
+
+def _pack_only(tree):
+    """allreduce_sum's packing and unpacking, without MPI (one process)."""
+    from chainrule import distributed as dist
+    return dist.allreduce_sum(tree)
 
 
 def cost_model(costs: dict, gradient_bytes: int) -> None:
     """Fit T(b) = T_fixed + b t_row and print the ring-allreduce model's speed-ups."""
+    share = costs.pop("rank share")
     b = np.array(sorted(costs), dtype=float)
     t = np.array([costs[k] for k in sorted(costs)])
     t_row, t_fixed = np.polyfit(b, t, 1)
     print("step CPU time by local batch (1 process, best of 7): "
           + ", ".join(f"{int(k)}: {1e3 * costs[k]:.2f} ms" for k in sorted(costs)))
+    print(f"one rank's share of a 2-rank step (128 rows, packing included): "
+          f"{1e3 * share:.2f} ms CPU; 1 rank / (share + Allreduce) = 2-rank speed-up on "
+          "cores of their own: "
+          + ", ".join(f"{1e3 * w:.2f} ms Allreduce: {costs[GLOBAL_BATCH] / (share + w):.2f}x"
+                      for w in (0.1e-3, 0.3e-3, 0.5e-3)))
     print(f"fit T(b) = {1e3 * t_fixed:.2f} ms + b x {1e6 * t_row:.1f} us")
     n = gradient_bytes
     for name, (alpha, beta) in NETWORKS.items():

@@ -91,7 +91,7 @@ def test_single_process_is_the_trivial_case():
     assert (dist.rank(), dist.size(), dist.is_main()) == (0, 1, True)
     tree = {"w": np.arange(3.0), "b": [np.float32(2), np.array([1, 2])]}
     s, m = dist.allreduce_sum(tree), dist.allreduce_mean(tree)
-    assert np.array_equal(s["w"], tree["w"]) and s["w"] is not tree["w"]
+    assert np.array_equal(s["w"], tree["w"]) and not np.shares_memory(s["w"], tree["w"])
     assert s["b"][0].dtype == np.float32 and m["b"][1].dtype == np.float64
     b = dist.broadcast(tree)
     assert np.array_equal(b["b"][1], [1, 2])
