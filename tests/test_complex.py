@@ -128,3 +128,13 @@ def test_against_hips_autograd():
     ours = cr.grad(lambda z: cr.sum(cr.abs(cr.exp(z) * z)))(z)
     theirs = ag.grad(lambda z: anp.sum(anp.abs(anp.exp(z) * z)))(z)
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("f", [
+    lambda z: cr.sum(cr.relu(z)), lambda z: cr.sum(cr.maximum(z, 0.5)),
+    lambda z: cr.sum(cr.minimum(z, 0.5)), lambda z: cr.max(z), lambda z: cr.min(z),
+    lambda z: cr.sum(cr.sigmoid(z)), lambda z: cr.sum(cr.clip(z, 0, 1)),
+])
+def test_ops_without_a_complex_meaning_say_so(f):
+    with pytest.raises(TypeError, match="complex"):
+        cr.holomorphic_grad(f)(np.array([1 + 1j, 2 - 1j]))

@@ -25,7 +25,7 @@ from .backward import fit_cotangent
 from .errors import GradcheckError, MissingRuleError, RuleError
 from .forward import derived_jvp
 from .primitive import rule_of
-from .pytree import flatten, unflatten
+from .pytree import flatten, is_leaf, unflatten
 from .tensor import Tensor, value as _value
 from .tracing import Transform, leaf
 from .transforms import jvp, vjp
@@ -159,7 +159,7 @@ class _Point:
 
 
 def _arg_name(tdef, i, j):
-    return f"argument {i}" + ("" if tdef == "leaf" else f", leaf {j}")
+    return f"argument {i}" + ("" if is_leaf(tdef) else f", leaf {j}")
 
 
 def _trace(fun, xs):

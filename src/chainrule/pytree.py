@@ -31,6 +31,11 @@ def _flatten(tree, leaves):
     return _LEAF
 
 
+def is_leaf(treedef):
+    """True if ``treedef`` describes a single leaf (not a container)."""
+    return treedef is _LEAF
+
+
 def unflatten(treedef, leaves):
     """Rebuild the structure ``treedef`` with ``leaves`` in order."""
     it = iter(leaves)

@@ -10,10 +10,23 @@ import numpy as np
 
 from ..primitive import ConstantPrimitive
 
-greater = ConstantPrimitive(np.greater, "greater")
-greater_equal = ConstantPrimitive(np.greater_equal, "greater_equal")
-less = ConstantPrimitive(np.less, "less")
-less_equal = ConstantPrimitive(np.less_equal, "less_equal")
+def _ordering(ufunc):
+    """An ordering comparison that refuses complex numbers (they have no order)."""
+    def fun(x, y):
+        if np.iscomplexobj(x) or np.iscomplexobj(y):
+            raise TypeError(
+                f"np.{ufunc.__name__}: complex numbers have no order, so operations built on "
+                f"it (maximum, minimum, relu, clip, max, min, sigmoid, sort...) are not defined "
+                f"on complex input here; apply them to cr.real(z), cr.abs(z) or the parts.")
+        return ufunc(x, y)
+    fun.__name__ = ufunc.__name__
+    return fun
+
+
+greater = ConstantPrimitive(_ordering(np.greater), "greater")
+greater_equal = ConstantPrimitive(_ordering(np.greater_equal), "greater_equal")
+less = ConstantPrimitive(_ordering(np.less), "less")
+less_equal = ConstantPrimitive(_ordering(np.less_equal), "less_equal")
 equal = ConstantPrimitive(np.equal, "equal")
 not_equal = ConstantPrimitive(np.not_equal, "not_equal")
 logical_and = ConstantPrimitive(np.logical_and, "logical_and")

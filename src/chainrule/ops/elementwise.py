@@ -28,6 +28,9 @@ def _elementwise(fun, name, *rules):
 
 
 def _sigmoid(x):
+    if np.iscomplexobj(x):
+        raise TypeError("sigmoid: not defined here on complex input (its stable form needs "
+                        "an order); use 1 / (1 + cr.exp(-z))")
     # exp of a non-positive number only: no overflow for large |x|.
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))

@@ -76,6 +76,9 @@ def _extremum(npfun, name):
         share g; NaN == NaN being false, they would otherwise give 0/0 weights.
         """
         from .elementwise import where
+        if value(x).dtype.kind == "c":
+            raise TypeError(f"{name}: complex numbers have no order, so the {name} of a complex "
+                            f"array has no derivative; reduce cr.abs(z) or cr.real(z) instead")
         t = value(ans).dtype.type
         hit = where(logical_or(equal(x, _keep(ans, x, axis, keepdims)), isnan(x)), t(1), t(0))
         return hit / sum(hit, axis, keepdims=True)
