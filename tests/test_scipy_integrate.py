@@ -153,3 +153,20 @@ def test_docs_scipy_md_runs():
     assert blocks
     for block in blocks:
         exec(compile(block, str(doc), "exec"), {})
+
+
+def test_one_backward_solve_per_gradient():
+    calls = []
+    real = I._adjoint_fun
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+    I._adjoint.fun = counting
+    try:
+        cr.grad(_F, (0, 1, 2, 3))(Y0, T, A, np.array([0.2, -0.1]))
+    finally:
+        I._adjoint.fun = real
+    assert len(calls) == 1
+    entry = getattr(I._cache, "entry", None)
+    assert entry is None or (entry[0]() is None and entry[1]() is None)   # nothing kept alive

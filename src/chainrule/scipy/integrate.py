@@ -19,6 +19,7 @@
   first-derivative rules are numerical solves, not chainrule programs.
 """
 import threading
+import weakref
 
 import numpy as np
 import scipy.integrate as _si
@@ -98,16 +99,25 @@ _adjoint = _numerical(_adjoint_fun, "scipy.integrate.odeint (adjoint)")
 _cache = threading.local()
 
 
+def _ref(x):
+    try:
+        return weakref.ref(x)
+    except TypeError:  # not weakly referable: a strong reference
+        return lambda: x
+
+
 def _odeint_vjp(k):
     def rule(g, ans, y0, t, *args, func, opts):
-        # the engine asks each input's rule in turn: one backward solve serves them all
-        key = getattr(_cache, "key", None)
-        if key is None or key[0] is not g or key[1] is not ans:
-            _cache.key = (g, ans)
-            _cache.flat = _adjoint(g, ans, y0, t, *args, func=func, opts=opts)
+        # The engine asks each input's rule in turn: one backward solve serves them all.
+        # The entry refers to g and ans weakly, so it keeps no cotangent alive after the
+        # backward pass (at first order what it keeps is the small joined gradient).
+        entry = getattr(_cache, "entry", None)
+        if entry is None or entry[0]() is not g or entry[1]() is not ans:
+            flat = _adjoint(g, ans, y0, t, *args, func=func, opts=opts)
+            entry = _cache.entry = (_ref(g), _ref(ans), flat)
         shapes = [_util.shape_of(x) for x in (y0, t) + args]
         start = sum(int(np.prod(s)) for s in shapes[:k])
-        piece = getitem(_cache.flat, slice(start, start + int(np.prod(shapes[k]))))
+        piece = getitem(entry[2], slice(start, start + int(np.prod(shapes[k]))))
         return reshape(piece, shapes[k])
     return rule
 
