@@ -1,4 +1,4 @@
-"""Showing a Graph: the passes as text, Graphviz DOT, SVG/PNG files, HTML for Jupyter.
+"""Showing a Graph: the passes as text, Graphviz DOT, SVG/PNG files, SVG for Jupyter.
 
 - ``explain(g)``: the forward pass (u_i = f^i(A^i) with values) and the
   backward pass (p_j = sum over children i of p_i J^{j->i} with the numbers),

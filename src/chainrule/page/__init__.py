@@ -81,7 +81,8 @@ def _svg(g, data, engine):
         out.append(
             f'<g class="vertex {kind}" data-vertex="{i}" transform="translate({x:.1f},{y:.1f})" '
             f'tabindex="0" role="button" aria-label="{e(label)}">'
-            f'<rect x="{-w / 2:.1f}" y="{-layout.BOX_H / 2}" width="{w}" height="{layout.BOX_H}" rx="9"/>'
+            f'<rect x="{-w / 2:.1f}" y="{-layout.BOX_H / 2}" width="{w}" '
+            f'height="{layout.BOX_H}" rx="9"/>'
             f'<text class="t1" y="-19">u<tspan class="sub" dy="4">{i}</tspan>'
             f'<tspan dy="-4">{name}</tspan></text>'
             f'<text class="t2" y="-2">{second}</text>'

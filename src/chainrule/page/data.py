@@ -126,11 +126,24 @@ def symbolic(g, j, i):
     return expr if v.value.size == 1 else f"diag({expr})"
 
 
+def _small(g, j, i):
+    return g.vertices[i - 1].value.size * g.vertices[j - 1].value.size <= JAC_MAX_ENTRIES
+
+
 def _jac(g, j, i):
     """J^{j->i} when it is small enough to form, else None."""
-    if g.vertices[i - 1].value.size * g.vertices[j - 1].value.size > JAC_MAX_ENTRIES:
-        return None
-    return g._jac(j, i)
+    return g._jac(j, i) if _small(g, j, i) else None
+
+
+def _edges_below(g, j):
+    """The edges on paths from j onwards: those out of j and out of its descendants."""
+    below, edges = {j}, []
+    for v in g.vertices[j - 1:]:
+        if v.index in below:
+            for c in v.children:
+                below.add(c)
+                edges.append((v.index, c))
+    return edges
 
 
 def _table(J):
@@ -198,13 +211,14 @@ def _edge_details(g, j, i, p):
 
 def _vertex_details(g, j, p):
     v = g.vertices[j - 1]
-    out = {"title": f"Vertex {j}: {vertex_label(g, j)}" + ("   (the output, n)" if j == g.n else ""),
+    out = {"title": f"Vertex {j}: {vertex_label(g, j)}"
+                    + ("   (the output, n)" if j == g.n else ""),
            "sum": None, "paths": [], "pathsum": None}
     if p is None:
         return out
     out["sum"] = backward_step(g, j, p).strip() if j < g.n else f"p{g.n} = 1   (p_n = 1)"
     count = g.count_paths(j, g.n)
-    dims = all(_jac(g, a, b) is not None for a, b in g.edges) if count else True
+    dims = all(_small(g, a, b) for a, b in _edges_below(g, j))
     listed = _first_paths(g, j, PATHS_LISTED)
     scalar = all(x.dim == 1 for x in g.vertices)
     products = []
@@ -233,12 +247,14 @@ def _vertex_details(g, j, p):
         ok = np.allclose(total.reshape(p[j].shape), p[j])
         out["pathsum"] = (f"Sum over the {count} path{'s' * (count != 1)} from {j} to {g.n} = "
                           f"{parts}{short(total.reshape(p[j].shape))} = p{j}"
-                          f"{'  (equal, as the theorem says)' if ok else '  (DIFFERENT: a rule is wrong)'}"
+                          + ("  (equal, as the theorem says)" if ok else
+                             "  (DIFFERENT: a rule is wrong)")
                           + more)
     else:
-        out["pathsum"] = (f"{count} path{'s' * (count != 1)} from {j} to {g.n}{more}; their "
+        its = "its" if count == 1 else "their"
+        out["pathsum"] = (f"{count} path{'s' * (count != 1)} from {j} to {g.n}{more}; {its} "
                           f"Jacobians are too large to multiply here, and p{j} = {short(p[j])} "
-                          f"is what their sum comes to.")
+                          f"is what {its} {'product' if count == 1 else 'sum'} comes to.")
     return out
 
 
@@ -301,7 +317,8 @@ def _steps(g, p):
             J = _jac(g, j, i)
             scalar = J is not None and J.size == 1
             how = f" = {fmt(p[i])} * {fmt(J)}" if scalar else ""
-            say = f"Backward pass, edge ({j}, {i}): p{j} += p{i} J^{{{j}->{i}}}{how} = {short(term)}"
+            say = (f"Backward pass, edge ({j}, {i}): p{j} += p{i} J^{{{j}->{i}}}{how} = "
+                   f"{short(term)}")
             # the running sum; for a first array term, "0 + x = x" would only repeat it
             say += (f", so p{j} = {short(now)}" if k == 0 and not scalar else
                     f", so p{j} = {before} + {short(term)} = {short(now)}")

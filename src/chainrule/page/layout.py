@@ -1,15 +1,16 @@
 """Where the page draws each vertex and edge: left to right in vertex order, as the notes do.
 
 Graphviz's ``dot`` lays the graph out when it is installed (ranks left to right, few
-crossings, curved edges around vertices) and the graph is not too big for it; otherwise networkx's layered layout by
-topological generation places the columns, and without networkx the same layering is
-computed here (a vertex's column is one more than its parents' latest). Leaves are
-moved right up to the column before their first use, as in the notes' feedforward
-figure, where V and gamma enter next to l.
+crossings, curved edges around vertices) and the graph is not too big for it; otherwise
+networkx's layered layout by topological generation places the columns, and without
+networkx the same layering is computed here (a vertex's column is one more than its
+parents' latest). Leaves are moved right up to the column before their first use, as in
+the notes' feedforward figure, where V and gamma enter next to l. Edges that jump over
+columns are drawn as arcs below the boxes.
 
 Every layout returns the same thing: ``{"width", "height", "nodes": {i: (x, y)},
 "edges": {(j, i): svg path data}, "engine"}``, coordinates in pixels, (x, y) the
-centre of a box of ``box_size(...)``.
+centre of a box ``box_width(...)`` wide and ``BOX_H`` high.
 """
 import shutil
 import subprocess
