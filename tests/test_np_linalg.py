@@ -358,6 +358,57 @@ def test_torch_svd_complex():
                                atol=1e-10)
 
 
+def hpd(n, *batch):
+    x = crand(*batch, n, n)
+    return x @ np.conj(np.swapaxes(x, -1, -2)) + n * np.eye(n)
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_complex(upper):
+    a = hpd(3, 2)
+    # what is not read: the other triangle, the imaginary part of the diagonal
+    unread = np.tril(np.ones((3, 3)), -1) if upper else np.triu(np.ones((3, 3)), 1)
+    a_junk = a + unread * crand(2, 3, 3) + 1j * np.eye(3) * rand(2, 3, 3)
+    np.testing.assert_allclose(L.cholesky(cr.tensor(a_junk), upper=upper),
+                               np.linalg.cholesky(a, upper=upper))
+    np.testing.assert_allclose(L.cholesky(cr.tensor(a), upper=upper),
+                               np.linalg.cholesky(a, upper=upper))
+    check_c(lambda x: ri(L.cholesky(x, upper=upper)), a_junk)
+    # only one triangle (and Re of the diagonal) is read: the rest has gradient 0
+    g = cr.grad(lambda x: cr.sum(real(L.cholesky(x, upper=upper)) * rand(3, 3)))(a[0])
+    assert np.all(g[unread == 1] == 0) and np.all(np.imag(np.diag(g)) == 0)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (2, 3, 2)])
+def test_qr_pinv_complex(shape):
+    z = crand(*shape)
+    q, r = L.qr(cr.tensor(z))
+    np.testing.assert_allclose(q, np.linalg.qr(z)[0], atol=1e-12)
+    check_c(lambda x: ri(L.qr(x)[0]), z)
+    check_c(lambda x: ri(L.qr(x)[1]), z)
+    np.testing.assert_allclose(L.pinv(cr.tensor(z)), np.linalg.pinv(z), atol=1e-12)
+    check_c(lambda x: ri(L.pinv(x)), z)
+    check_c(lambda x: ri(L.pinv(x)), np.swapaxes(z, -1, -2))
+
+
+def test_torch_complex_cholesky_qr_pinv():
+    torch = pytest.importorskip("torch")
+    b, z, c1, c2, c3 = crand(3, 3), crand(4, 3), rand(3, 3), rand(4, 3), rand(3, 4)
+
+    def ours(b, z):
+        chol = L.cholesky(cr.matmul(b, cr.transpose(P_conj(b))) + 3 * np.eye(3))
+        return (cr.sum(real(chol) * c1) + cr.sum(real(cr.multiply(L.qr(z)[0], -1j)) * c2)
+                + cr.sum(real(L.pinv(z)) * c3))
+    tb, tz = torch.tensor(b, requires_grad=True), torch.tensor(z, requires_grad=True)
+    T = torch.tensor
+    chol = torch.linalg.cholesky(tb @ tb.conj().T + 3 * torch.eye(3, dtype=torch.complex128))
+    ((chol.real * T(c1)).sum() + (torch.linalg.qr(tz)[0].imag * T(c2)).sum()
+     + (torch.linalg.pinv(tz).real * T(c3)).sum()).backward()
+    gb, gz = cr.grad(ours, argnums=(0, 1))(b, z)
+    np.testing.assert_allclose(gb, np.conj(tb.grad.numpy()), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(gz, np.conj(tz.grad.numpy()), rtol=1e-8, atol=1e-10)
+
+
 def test_torch_svd():
     torch = pytest.importorskip("torch")
     a = rand(2, 4, 3)
@@ -417,10 +468,6 @@ def test_refusals():
         L.qr(cr.tensor(rand(2, 3), requires_grad=True))
     with pytest.raises(NotImplementedError, match="complete"):
         L.qr(cr.tensor(rand(3, 2), requires_grad=True), mode="complete")
-    z = cr.tensor(wc(2, c=True), requires_grad=True)
-    for f in (L.cholesky, L.qr, L.pinv):
-        with pytest.raises(TypeError, match="np.linalg.*complex"):
-            f(z)
     with pytest.raises(np.linalg.LinAlgError, match="np.linalg.inv.*square"):
         L.inv(cr.tensor(rand(2, 3)))
     with pytest.raises(ValueError, match="UPLO"):

@@ -115,6 +115,19 @@ def _pack_ops(parts):
     return concatenate([reshape(p, batch + (-1,)) for p in parts], -1)
 
 
+def mH(x):
+    """The conjugate transpose of the last two axes (the transpose for real x)."""
+    return T(conj(x)) if np.iscomplexobj(value(x)) else T(x)
+
+
+def _cj(x):
+    return conj(x) if np.iscomplexobj(value(x)) else x
+
+
+def _imag(x):
+    return real(multiply(x, -1j))
+
+
 def _mT(x, y):
     """x @ y^T over batches."""
     return matmul(x, T(y))
@@ -185,15 +198,15 @@ def _pinv_fun(a, rcond=None, hermitian=False):
 
 
 def _pinv_vjp(g, ans, a, **kw):
-    # dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P, transposed term by term
+    # dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P, term by term: a term
+    # M1 dA M2 gives M1^T g M2^T, a term M1 dA^H M2 gives conj(M2 g^T M1)
     P = ans
-    m = shape_of(a)[-2]
-    n = shape_of(a)[-1]
+    m, n = shape_of(a)[-2], shape_of(a)[-1]
     i_ap = subtract(_eye(m, a), matmul(a, P))
     i_pa = subtract(_eye(n, a), matmul(P, a))
     t1 = negative(matmul(matmul(T(P), g), T(P)))
-    t2 = matmul(matmul(i_ap, T(g)), matmul(P, T(P)))
-    t3 = matmul(matmul(matmul(T(P), P), T(g)), i_pa)
+    t2 = _cj(matmul(matmul(i_ap, T(g)), matmul(P, mH(P))))
+    t3 = _cj(matmul(matmul(matmul(mH(P), P), T(g)), i_pa))
     return add(add(t1, t2), t3)
 
 
@@ -203,8 +216,8 @@ def _pinv_jvp(t, ans, a, **kw):
     i_ap = subtract(_eye(m, a), matmul(a, P))
     i_pa = subtract(_eye(n, a), matmul(P, a))
     t1 = negative(matmul(matmul(P, t), P))
-    t2 = matmul(matmul(matmul(P, T(P)), T(t)), i_ap)
-    t3 = matmul(matmul(i_pa, T(t)), matmul(T(P), P))
+    t2 = matmul(matmul(matmul(P, mH(P)), mH(t)), i_ap)
+    t3 = matmul(matmul(i_pa, mH(t)), matmul(mH(P), P))
     return add(add(t1, t2), t3)
 
 
@@ -222,17 +235,18 @@ def _phi(x):
 
 
 def _chol_vjp(g, ans, a):
+    # dL = L phi(L^-1 dS L^-H) (dS: the Hermitian matrix read), so
+    # G = L^-T phi(L^T gL) conj(L)^-1, then the adjoint of reading one triangle
     L = ans
-    P = _phi(matmul(T(L), g))
-    Y = solve_p(T(L), P)                       # L^-T P
-    S = T(solve_p(T(L), T(Y)))                 # L^-T P L^-1
-    return _triangle_adjoint(multiply(add(S, T(S)), dtype_of(S).type(0.5)), True)
+    Y = solve_p(T(L), _phi(matmul(T(L), g)))      # L^-T phi(L^T gL)
+    G = T(solve_p(mH(L), T(Y)))                   # ... conj(L)^-1
+    return _triangle_adjoint(G, True)
 
 
 def _chol_jvp(t, ans, a):
     L = ans
-    Z = solve_p(L, _read_triangle(t, True))   # L^-1 dA
-    W = T(solve_p(L, T(Z)))                   # L^-1 dA L^-T
+    Z = solve_p(L, _read_triangle(t, True))   # L^-1 dS
+    W = T(solve_p(_cj(L), T(Z)))              # L^-1 dS L^-H
     return matmul(L, _phi(W))
 
 
@@ -337,19 +351,6 @@ def svd_cores(a, full):
     return [(m, m if full else k), (k,), (n if full else k, n)], m, n, k
 
 
-def _H(x):
-    """The conjugate transpose of the last two axes (the transpose for real x)."""
-    return T(conj(x)) if np.iscomplexobj(value(x)) else T(x)
-
-
-def _cj(x):
-    return conj(x) if np.iscomplexobj(value(x)) else x
-
-
-def _imag(x):
-    return real(multiply(x, -1j))
-
-
 def _svd_parts(x, a, full):
     """U, s, V (= Vh^H) of a packed SVD (or of its cotangent), and m, n, k."""
     cores, m, n, k = svd_cores(a, full)
@@ -359,7 +360,7 @@ def _svd_parts(x, a, full):
         Vh = getitem(Vh, (Ellipsis, slice(0, k), slice(None)))
     if np.iscomplexobj(value(s)):  # packed with complex U, V: the values are real
         s = real(s)
-    return U, s, _H(Vh), m, n, k
+    return U, s, mH(Vh), m, n, k
 
 
 def _svd_vjp(g, ans, a, full_matrices=False):
@@ -371,9 +372,9 @@ def _svd_vjp(g, ans, a, full_matrices=False):
     sc = expand_dims(s, -1)   # S X
     utgu = matmul(T(U), gU)
     vtgv = matmul(T(V), gV)
-    t = add(add(multiply(_over_gaps(subtract(utgu, _H(utgu)), s2, add(utgu, _H(utgu))), sr),
+    t = add(add(multiply(_over_gaps(subtract(utgu, mH(utgu)), s2, add(utgu, mH(utgu))), sr),
                 _diag_embed(gs)),
-            multiply(sc, _over_gaps(subtract(vtgv, _H(vtgv)), s2, add(vtgv, _H(vtgv)))))
+            multiply(sc, _over_gaps(subtract(vtgv, mH(vtgv)), s2, add(vtgv, mH(vtgv)))))
     if np.iscomplexobj(value(U)):
         t = add(t, _diag_embed(divide(multiply(_imag(diag_part(utgu)), 1j), s)))
     r = matmul(matmul(_cj(U), t), T(V))
@@ -382,7 +383,7 @@ def _svd_vjp(g, ans, a, full_matrices=False):
         r = add(r, _mT(subtract(x, matmul(_cj(U), matmul(T(U), x))), V))
     if n > k:  # conj(U) S^-1 gV^H (I - conj(V) V^T)
         x = divide(_cj(gV), sr)
-        r = add(r, matmul(_cj(U), T(subtract(x, matmul(V, matmul(_H(V), x))))))
+        r = add(r, matmul(_cj(U), T(subtract(x, matmul(V, matmul(mH(V), x))))))
     return r
 
 
@@ -391,21 +392,21 @@ def _svd_jvp(t, ans, a, full_matrices=False):
     U, s, V, m, n, k = _svd_parts(ans, a, full_matrices)
     s2 = multiply(s, s)
     sr, sc = expand_dims(s, -2), expand_dims(s, -1)
-    dP = matmul(matmul(_H(U), t), V)
+    dP = matmul(matmul(mH(U), t), V)
     ds = diag_part(dP)
-    omega = _over_gaps(add(multiply(dP, sr), multiply(sc, _H(dP))), s2)
+    omega = _over_gaps(add(multiply(dP, sr), multiply(sc, mH(dP))), s2)
     if np.iscomplexobj(value(dP)):
         ds = real(ds)
         omega = add(omega, _diag_embed(divide(multiply(_imag(diag_part(dP)), 1j), s)))
     dU = matmul(U, omega)
-    dV = matmul(V, _over_gaps(add(multiply(sc, dP), multiply(_H(dP), sr)), s2))
+    dV = matmul(V, _over_gaps(add(multiply(sc, dP), multiply(mH(dP), sr)), s2))
     if m > k:
         x = divide(matmul(t, V), sr)
-        dU = add(dU, subtract(x, matmul(U, matmul(_H(U), x))))
+        dU = add(dU, subtract(x, matmul(U, matmul(mH(U), x))))
     if n > k:
-        x = divide(matmul(_H(t), U), sr)
-        dV = add(dV, subtract(x, matmul(V, matmul(_H(V), x))))
-    dVh = _H(dV)
+        x = divide(matmul(mH(t), U), sr)
+        dV = add(dV, subtract(x, matmul(V, matmul(mH(V), x))))
+    dVh = mH(dV)
     if full_matrices:  # the non-unique completion gets tangent 0 (see npla's docstring)
         batch = shape_of(dU)[:-2]
         dt = dtype_of(dU)
@@ -428,30 +429,38 @@ def _qr_fun(a):
 
 
 def _copyltu(M):
-    """The lower triangle of M mirrored onto the upper one."""
+    """The lower triangle of M mirrored onto the upper one (conjugated; Re of the diagonal)."""
     n = shape_of(M)[-1]
-    low = np.tril(np.ones((n, n))).astype(dtype_of(M))
     strict = np.tril(np.ones((n, n)), -1).astype(dtype_of(M))
-    return add(multiply(M, low), T(multiply(M, strict)))
+    low = multiply(M, strict)
+    diag = multiply(real(M) if np.iscomplexobj(value(M)) else M, np.eye(n))
+    return add(add(low, mH(low)), diag)
 
 
 def _qr_vjp(g, ans, a):
+    # (gQ + conj(Q) copyltu(M)) R^-T, M = conj(R) gR^H... in autograd's convention:
+    # PyTorch's rule (for its conjugate convention) conjugated
     m, n = shape_of(a)[-2:]
     Q, R = unpack(ans, [(m, n), (n, n)])
     gQ, gR = unpack(g, [(m, n), (n, n)])
-    M = subtract(_mT(R, gR), matmul(T(gQ), Q))
-    B = add(gQ, matmul(Q, _copyltu(M)))
+    M = subtract(matmul(_cj(R), T(_cj(gR))), matmul(T(_cj(gQ)), _cj(Q)))
+    B = add(gQ, matmul(_cj(Q), _copyltu(M)))
     return T(solve_p(R, T(B)))                         # B R^-T
 
 
 def _qr_jvp(t, ans, a):
+    # C = Q^H dA R^-1 = Omega + dR R^-1, Omega anti-Hermitian, dR R^-1 upper triangular
+    # with a real diagonal (LAPACK's R has one)
     m, n = shape_of(a)[-2:]
     Q, R = unpack(ans, [(m, n), (n, n)])
     dA_Rinv = T(solve_p(T(R), T(t)))                   # dA R^-1
-    C = matmul(T(Q), dA_Rinv)
+    C = matmul(mH(Q), dA_Rinv)
     strict = np.tril(np.ones((n, n)), -1).astype(dtype_of(C))
     low = multiply(C, strict)
-    upper = subtract(C, subtract(low, T(low)))           # C - Omega, upper triangular
+    omega = subtract(low, mH(low))
+    if np.iscomplexobj(value(C)):
+        omega = add(omega, multiply(multiply(_imag(C), 1j), np.eye(n)))
+    upper = subtract(C, omega)                          # C - Omega, upper triangular
     dR = matmul(upper, R)
     dQ = subtract(dA_Rinv, matmul(Q, upper))
     return _pack_ops([dQ, dR])

@@ -10,10 +10,12 @@ matrix_power and the rest from them.
 
 Conventions (docs/numerics; the tests check each):
 
-- eigh / eigvalsh / cholesky read one triangle of the input (UPLO='L': the
-  lower, as NumPy does); the gradient is the true one of that function of all
-  n^2 entries: zero on the triangle that is not read, the symmetric matrix's
-  gradient G as diag(G) + the read triangle of G + G^T elsewhere. For a
+- eigh / eigvalsh / cholesky read one triangle of the input (the lower for
+  UPLO='L' and cholesky, as NumPy does; the upper for UPLO='U' and
+  cholesky(upper=True)); the gradient is the true one of that function of
+  all n^2 entries: zero on the triangle that is not read, and, with G the
+  gradient of the symmetric matrix read, diag(G) + the read triangle of
+  G + G^T (G + G^H for complex) elsewhere. For a
   symmetric input built from parameters (A = B + B^T) this gives the same
   gradient in B as the symmetrised convention of autograd and PyTorch.
 - Repeated eigenvalues (eigh, eig) and singular values (svd): the eigenvector
@@ -43,16 +45,14 @@ Conventions (docs/numerics; the tests check each):
   computed from the SVD (autograd raises there); inv, solve and slogdet of
   an exactly singular matrix raise NumPy's LinAlgError (their derivatives
   do not exist). slogdet's sign has no gradient.
-- Complex input: inv, solve, det, slogdet, matrix_power, multi_dot, eig,
-  eigvals, eigh, eigvalsh, svd, svdvals, norm (every ord), cond follow
-  autograd's convention (holomorphic rules do not conjugate; a real function
-  of z has gradient df/dx - i df/dy; PyTorch's is its conjugate). eigh of a
-  complex Hermitian matrix reads one triangle and the real part of the
-  diagonal, as LAPACK does; its gradient is zero on what is not read. The
+- Complex input: every function here takes it, with autograd's convention
+  (holomorphic rules do not conjugate; a real function of z has gradient
+  df/dx - i df/dy; PyTorch's is its conjugate). eigh and cholesky of a
+  complex Hermitian matrix read one triangle and the real part of the
+  diagonal, as LAPACK does; the gradient is zero on what is not read. The
   complex svd's rules put each singular pair's phase change in U (V gets
-  none): functions invariant to that phase are differentiated exactly.
-  cholesky, qr and pinv of complex Tensors are refused (TypeError): their
-  rules here are for real matrices.
+  none), and qr keeps R's diagonal real, as LAPACK does: functions invariant
+  to the phases are differentiated exactly.
 """
 import math
 
@@ -65,7 +65,7 @@ from .compare import equal
 from .elementwise import divide, multiply, power, subtract, where
 from .factorizations import (chol_p, det_p, diag_part, dtype_of, eig_p, eigh_p, eigh_parts,
                              inv_p, logabsdet_p, pinv_p, qr_p, solve_p, svd_cores,
-                             svd_p, unpack)
+                             mH, svd_p, unpack)
 from .linalg import matmul
 from .products import (conj, cross as _cross, dot, np_matmul, outer as _outer, real,
                        tensordot as _tensordot)
@@ -89,12 +89,6 @@ def _square(a, name):
         raise np.linalg.LinAlgError(
             f"np.linalg.{name}: needs square matrices in the last two axes, got shape {shp}")
     return shp[-1]
-
-
-def _real_only(a, name, instead=""):
-    if type(a) is Tensor and np.iscomplexobj(a.value):
-        raise TypeError(f"np.linalg.{name}: complex input is not differentiable in chainrule "
-                        f"(its rule here is for real matrices).{instead}")
 
 
 def inv(a):
@@ -134,7 +128,6 @@ def slogdet(a):
 def pinv(a, rcond=None, hermitian=False, *, rtol=None):
     """np.linalg.pinv; its derivative holds where the rank does not change."""
     a = pack(a)
-    _real_only(a, "pinv")
     if rtol is not None:
         rcond = rtol
     kw = {"hermitian": hermitian} if rcond is None else {"rcond": rcond, "hermitian": hermitian}
@@ -145,9 +138,8 @@ def cholesky(a, /, *, upper=False):
     """np.linalg.cholesky (reads the lower triangle; upper=True reads the upper one)."""
     a = pack(a)
     _square(a, "cholesky")
-    _real_only(a, "cholesky")
-    if upper:
-        return T(chol_p(T(a)))
+    if upper:  # reads the upper triangle: the lower one of a^H; returns L^H
+        return mH(chol_p(mH(a)))
     return chol_p(a)
 
 
@@ -223,7 +215,6 @@ def qr(a, mode="reduced"):
     if len(shp) < 2:
         raise np.linalg.LinAlgError(f"np.linalg.qr: needs matrices, got shape {shp}")
     m, n = shp[-2:]
-    _real_only(a, "qr")
     if mode not in ("reduced", "r", "complete") or m < n or (mode == "complete" and m != n):
         raise NotImplementedError(
             f"np.linalg.qr(mode={mode!r}) of a {m}x{n} matrix has no derivative rule in "
