@@ -437,3 +437,8 @@ def test_forward_over_forward(name):
     args = [arr(*s) for s in shapes]
     # differentiate in the first argument; the others are held fixed
     forward_over_forward(lambda x: case(C, x, *args[1:]) * case(C, x, *args[1:]), args[0])
+
+
+def test_out_by_position_is_refused():
+    with pytest.raises(TypeError, match="np.take: out= is not supported"):
+        C.take(cr.tensor(arr(3)), [0], 0, np.empty(1))

@@ -7,6 +7,7 @@ function, with every option NumPy has; with a Tensor, ``out=`` is refused
 implementation runs on chainrule's operations.
 """
 import functools
+import inspect
 
 import numpy as np
 
@@ -32,11 +33,16 @@ def numpy_function(npfun, name=None):
     name = name or f"np.{npfun.__name__}"
 
     def deco(impl):
+        # out= given by position is refused too (np.take(a, i, 0, buf))
+        params = list(inspect.signature(impl).parameters)
+        at = params.index("out") if "out" in params else None
+
         @functools.wraps(impl)
         def wrapper(*args, **kw):
             if not has_tensor(args, kw):
                 return npfun(*args, **kw)
-            if kw.get("out") is not None:
+            if kw.get("out") is not None or (at is not None and len(args) > at and
+                                             args[at] is not None):
                 raise TypeError(
                     f"{name}: out= is not supported on Tensors (a result is a new vertex of "
                     f"the graph, not written into an existing array); write y = {name}(...) "
