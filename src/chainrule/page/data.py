@@ -188,7 +188,7 @@ def page_data(g):
 def _edge_details(g, j, i, p):
     di, dj = g.vertices[i - 1].dim, g.vertices[j - 1].dim
     J = _jac(g, j, i)
-    out = {"title": f"Edge ({j}, {i}): J^{{{j}->{i}}} = \u2202u{i}/\u2202u{j} = "
+    out = {"title": f"J^{{{j}->{i}}} = \u2202u{i}/\u2202u{j} = "
                     f"\u2202f^{i}/\u2202u{j} at A^{i}, a ({di} \u00d7 {dj}) matrix",
            "symbolic": symbolic(g, j, i), "J": None, "table": None, "note": None,
            "term": None}

@@ -171,11 +171,15 @@
       return;
     }
     details.append(el("p", e.title));
-    let line = `J^{${j}->${i}}`;
-    if (e.symbolic) line += " = " + e.symbolic;
-    if (e.J !== null && (!e.symbolic || (e.table && e.table.length === 1 && e.table[0].length === 1))) line += " = " + e.J;
-    details.append(el("p", line, "sum"));
-    if (e.table) {
+    // the formula and/or the number on one line; a bigger J as a table below
+    const one = e.table && e.table.length === 1 && e.table[0].length === 1;
+    if (e.symbolic || one) {
+      let line = `J^{${j}->${i}}`;
+      if (e.symbolic) line += " = " + e.symbolic;
+      if (one) line += " = " + e.J;
+      details.append(el("p", line, "sum"));
+    }
+    if (e.table && !one) {
       const wrap = el("div", null, "jtable");
       const t = el("table");
       t.setAttribute("aria-label", `J^{${j}->${i}}`);
