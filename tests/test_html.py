@@ -370,3 +370,16 @@ def test_browser_jupyter_frame(open_page):
     inner.locator('[data-vertex="2"]').click()
     assert "3 + 5 = 8" in inner.locator('[data-role="details"]').inner_text()
     assert problems == []
+
+
+def test_browser_graph_without_values(open_page):
+    g = Graph.from_edges(4, 2, [(1, 3), (2, 3), (2, 4), (3, 4)],
+                         {3: lambda u1, u2: u1 + u2, 4: lambda u2, u3: u2 * u3})
+    page, problems = open_page(g)
+    assert "no values yet" in text(page, '[data-role="narration"]')
+    assert page.is_disabled('[data-action="next"]') and page.is_disabled('[data-action="play"]')
+    page.click('[data-vertex="3"]')
+    assert "u3 = f^3(u1, u2)" in text(page, '[data-role="details"]')
+    page.dispatch_event('[data-edge="2-4"]', "click")
+    assert "no values yet" in text(page, '[data-role="details"]')
+    assert problems == []
