@@ -635,3 +635,26 @@ def test_det_of_singular_matrix(rank):
                                atol=1e-12)
     if rank == 2:  # second order through the SVD (distinct singular values)
         check(L.det, a)
+
+
+FOF = {
+    "inv": (L.inv, (3, 3)), "det": (L.det, (3, 3)), "slogdet": (lambda x: L.slogdet(x)[1], (3, 3)),
+    "cholesky": (L.cholesky, (3, 3)), "eigh": (lambda x: L.eigh(x)[0] + cr.sum(
+        sq(L.eigh(x)[1]), 0), (3, 3)), "eig": (lambda x: L.eig(x)[0], (3, 3)),
+    "svd": (lambda x: sq(L.svd(x, full_matrices=False)[0]), (4, 3)), "qr": (
+        lambda x: L.qr(x)[0], (4, 3)), "pinv": (L.pinv, (4, 3)),
+    "solve": (lambda x: L.solve(x, np.arange(3.0)), (3, 3)), "norm": (
+        lambda x: L.norm(x, "nuc"), (4, 3)),
+}
+
+
+@pytest.mark.parametrize("name", FOF)
+def test_forward_over_forward(name):
+    f, shape = FOF[name]
+    x = spd(3) if shape == (3, 3) else rand(*shape)
+    t = rand(*shape)
+    d2 = cr.jvp(lambda y: cr.jvp(f, (y,), (t,))[1], (x,), (t,))[1]
+    h = 1e-5
+    num = (np.asarray(cr.jvp(f, (x + h * t,), (t,))[1])
+           - np.asarray(cr.jvp(f, (x - h * t,), (t,))[1])) / (2 * h)
+    np.testing.assert_allclose(d2, num, rtol=1e-5, atol=1e-6)
