@@ -439,6 +439,16 @@ def test_forward_over_forward(name):
     forward_over_forward(lambda x: case(C, x, *args[1:]) * case(C, x, *args[1:]), args[0])
 
 
+def test_arange_in_start_and_step():
+    for args in ((5.5,), (0.5, 3.0), (0.5, 3.0, 0.25), (3.0, 0.0, -0.5)):
+        t = [cr.tensor(a) for a in args]
+        np.testing.assert_array_equal(np.asarray(C.arange(*t)), np.arange(*args))
+    check(lambda s, st: C.arange(s, 3.0, st), np.array(0.5), np.array(0.3))
+    assert cr.grad(lambda e: cr.sum(C.arange(0.0, e, 1.0)))(3.5) == 0.0  # stop: the length
+    with pytest.raises(cr.JitError):
+        cr.jit(lambda s: cr.sum(C.arange(s, 3.0)))(0.5)
+
+
 def test_out_by_position_is_refused():
     with pytest.raises(TypeError, match="np.take: out= is not supported"):
         C.take(cr.tensor(arr(3)), [0], 0, np.empty(1))

@@ -863,6 +863,29 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     return y
 
 
+@_register(np.arange)
+def arange(*args, dtype=None, device=None, like=None, **kw):
+    """np.arange: start + i * step for i < the count NumPy gives; differentiable in start, step.
+
+    stop only decides how many values there are (read from the values; refused
+    under cr.jit), so its derivative is 0.
+    """
+    names = {1: ("stop",), 2: ("start", "stop"), 3: ("start", "stop", "step")}.get(len(args))
+    if names is None:
+        raise TypeError(f"np.arange: takes 1 to 3 positional arguments, got {len(args)}")
+    given = dict(zip(names, args), **kw)
+    start, stop, step = given.get("start", 0), given.get("stop"), given.get("step", 1)
+    if stop is None:
+        start, stop = 0, start
+    for x in (start, stop, step):
+        if type(x) is Tensor:
+            refuse_value(x, "np.arange of traced values (its length depends on them)")
+    n = len(np.arange(value(start), value(stop), value(step)))
+    dt = np.result_type(value(start), value(stop), value(step))
+    check_dtype("np.arange", dtype, dt)
+    return start + np.arange(n).astype(dt) * step
+
+
 @_register(np.logspace)
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     """np.logspace: base ** linspace(start, stop), differentiable in start and stop."""
@@ -1021,6 +1044,7 @@ CONVENTIONS = {
     np.unwrap: "identity (the added multiples of period are constants)",
     np.logspace: "in start and stop (base constant)",
     np.geomspace: "in start and stop; real endpoints of one sign; ends exact",
+    np.arange: "in start and step (stop only sets the length)",
     np.apply_along_axis: "through func1d's own operations, slice by slice",
     np.apply_over_axes: "through func's own operations",
     np.trim_zeros: "to the kept entries (which: read from the values)",
