@@ -161,6 +161,8 @@ def test_json_cannot_close_the_script_element():
     blob = blob.split("</script>")[0]
     assert json.loads(blob)["vertices"][0]["name"] == "</script><b>x"
     assert "<b>x" not in page.split("<script")[0]               # escaped in the SVG
+    page = g.to_html(title="{{js}} {{data}}", text="{{svg}}")   # no template injection
+    assert "<h1>{{js}} {{data}}</h1>" in page and "<pre>{{svg}}</pre>" in page
 
 
 def test_page_assets_are_package_data():

@@ -22,6 +22,7 @@ This module sits above ``graph`` and ``explain``: importing it adds ``to_html`` 
 """
 import html
 import json
+import re
 from importlib import resources
 
 from ..explain import explain
@@ -123,8 +124,9 @@ def to_html(g, path=None, title=None, text=None, engine="auto"):
     svg, used = _svg(g, data, engine)
     title = title or f"Computational graph: n = {g.n}, l = {g.l}"
     text = _title_text(explain(g) if text is None else text)
-    # "</" inside the JSON would end the <script> element early.
-    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    # No "<" inside the <script> element (a "</script>" or "<!--" in a name would end
+    # or confuse it): JSON writes it as \u003c, which parses back to "<".
+    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     where = {"dot": "Graphviz", "networkx": "networkx (layers by topological generation)",
              "layers": "layers by vertex order"}[used]
     leaves = "u1" if g.l == 1 else f"u1..u{g.l}"
@@ -132,14 +134,10 @@ def to_html(g, path=None, title=None, text=None, engine="auto"):
                f"output u{g.n}. Drawn left to right in vertex order; layout by {where}.")
     if not data["values"]:
         summary += " No values yet: call g.forward(...) before g.to_html() to step through."
-    page = (_asset("page.html")
-            .replace("{{title}}", e(title))
-            .replace("{{summary}}", e(summary))
-            .replace("{{css}}", _asset("page.css"))
-            .replace("{{svg}}", svg)
-            .replace("{{text}}", e(text))
-            .replace("{{data}}", blob)
-            .replace("{{js}}", _asset("page.js")))
+    parts = {"title": e(title), "summary": e(summary), "css": _asset("page.css"), "svg": svg,
+             "text": e(text), "data": blob, "js": _asset("page.js")}
+    # one pass over the template: what is filled in is never searched for {{...}} again
+    page = re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m.group(1)], _asset("page.html"))
     if path is not None:
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(page)
