@@ -101,7 +101,8 @@ prod.defjvp(lambda t, ans, x, axis=None, keepdims=False:
             _sum(t * _prod_others(ans, x, axis, keepdims), axis, keepdims=keepdims))
 
 
-def _where_mask(name, a, where_, fill):
+def _where_mask(a, where_, fill):
+    """a with the entries outside NumPy's where= mask replaced by the neutral element."""
     if where_ is True:
         return a
     return _where(where_, a, fill)
@@ -112,7 +113,7 @@ def _np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, w
     """np.prod: the product of the entries over axes."""
     a = pack(a)
     check_dtype("np.prod", dtype, value(a).dtype)
-    a = _where_mask("np.prod", a, where, _one(a))
+    a = _where_mask(a, where, _one(a))
     r = prod(a, axis, keepdims=bool(keepdims))
     return r if initial is None else r * initial
 
@@ -349,8 +350,8 @@ def _moment(npfun, nan, root):
     def impl(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
              mean=None, correction=None):
         a = pack(a)
-        if dtype is not None and np.dtype(dtype).kind != "c":
-            check_dtype(name, dtype, np.real(value(a).ravel()[:0]).dtype)
+        if not _is_complex(a):  # a complex input's variance is real: any dtype= is moot
+            check_dtype(name, dtype, value(a).dtype)
         if where is not True or mean is not None:
             raise NotImplementedError(f"{name}: where= and mean= have no derivative rule in "
                                       f"chainrule; select the entries first")
@@ -380,7 +381,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     keepdims = bool(keepdims)
     if weights is None:
         avg = _mean(a, axis, keepdims=keepdims)
-        scl = np.full(shape_of(avg), _count(a, axis) or 0, dtype=value(avg).dtype)
+        scl = np.full(shape_of(avg), _count(a, axis), dtype=value(avg).dtype)
     else:
         w = pack(weights)
         sa, sw = shape_of(a), shape_of(w)
@@ -424,7 +425,7 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
     """np.nansum: the sum with NaN read as 0 (NaN entries get gradient 0)."""
     a = pack(a)
     check_dtype("np.nansum", dtype, value(a).dtype)
-    a = _where_mask("np.nansum", a, where, _zero(a))
+    a = _where_mask(a, where, _zero(a))
     r = _sum(_nan_as(a, 0), _axis_arg(axis), keepdims=bool(keepdims))
     return r if initial is None else r + initial
 
@@ -440,7 +441,7 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, wh
     """np.nanprod: the product with NaN read as 1."""
     a = pack(a)
     check_dtype("np.nanprod", dtype, value(a).dtype)
-    a = _where_mask("np.nanprod", a, where, _one(a))
+    a = _where_mask(a, where, _one(a))
     r = prod(_nan_as(a, 1), _axis_arg(axis), keepdims=bool(keepdims))
     return r if initial is None else r * initial
 
