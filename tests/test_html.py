@@ -385,3 +385,18 @@ def test_browser_graph_without_values(open_page):
     page.dispatch_event('[data-edge="2-4"]', "click")
     assert "no values yet" in text(page, '[data-role="details"]')
     assert problems == []
+
+
+def test_pages_of_odd_graphs():
+    """Empty arrays, complex values, float32, integer constants: a page, no warning."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f, args in [
+                (lambda x, y: cr.sum(x) + cr.sum(y * 2.0), (np.ones(3), np.zeros((0, 2)))),
+                (lambda z: cr.sum(z * z), (np.array([1.0 + 2j, 3.0]),)),
+                (lambda x: cr.sum(x * 2), (np.ones(3, np.float32),)),
+                (lambda x: cr.sum(x[np.array([0, 2])] ** 2), (np.arange(4.0),))]:
+            g = cr.trace(f, *args)
+            page = g.to_html()
+            assert page.count("data-vertex=") == g.n

@@ -15,7 +15,7 @@ from ..graph import Ref
 JAC_MAX_ENTRIES = 250_000   # larger J^{j->i} are not formed (the backward pass never needs them)
 TABLE_MAX = 8               # rows and columns of a Jacobian table shown
 PATHS_LISTED = 12           # paths to n listed one by one in a vertex's details
-ELL, TIMES, ARROW, PARTIAL = "\u2026", "\u00d7", "\u2192", "\u2202"
+ELL, TIMES, ARROW = "\u2026", "\u00d7", "\u2192"
 
 
 def short(a, k=4):
@@ -25,6 +25,8 @@ def short(a, k=4):
     a = np.asarray(a)
     if a.size == 1:
         return num(a.reshape(()).item(), 4)
+    if a.size == 0:
+        return f"[] (shape {a.shape})"
     if a.ndim == 1:
         if a.size <= k + 1:
             return "[" + ", ".join(num(x, 4) for x in a) + "]"
@@ -197,7 +199,7 @@ def _edge_details(g, j, i, p):
                        f"formed here; the backward pass never forms it either: it computes "
                        f"p{i} J^{{{j}->{i}}} with the op's rule.")
     else:
-        out["J"] = short(J) if J.size > 1 else num(J[0, 0], 6)
+        out["J"] = num(J[0, 0], 6) if J.size == 1 else short(J)
         out["table"], cut = _table(J)
         if cut:
             out["note"] = cut.format(j=j, i=i)
@@ -311,7 +313,7 @@ def _steps(g, p):
         for k, i in enumerate(children):
             term = g.edge_vjp(j, i, p[i])
             before = short(acc) if acc is not None else "0"
-            acc = np.array(term, dtype=float) if acc is None else acc + term
+            acc = np.array(term) if acc is None else acc + term
             last = k == len(children) - 1
             now = p[j] if last else acc
             J = _jac(g, j, i)
