@@ -286,6 +286,33 @@ def test_aliases_differentiate_when_np_linalg_has_rules():
     np.testing.assert_allclose(w, sla.eigh(a)[0], rtol=1e-12)
 
 
+def test_more_np_linalg_aliases():
+    from chainrule.ops import npla
+    if np.linalg.svd not in getattr(npla, "NUMPY_IMPLS", {}):
+        pytest.skip("np.linalg has no rules yet (chainrule.ops.npla)")
+    a = _rng(40).standard_normal((4, 3))
+    s = a.T @ a + np.eye(3)
+    np.testing.assert_allclose(L.eigvalsh(s), sla.eigvalsh(s), rtol=1e-12)
+    np.testing.assert_allclose(L.svd(a, compute_uv=False), sla.svd(a, compute_uv=False))
+    for m in (a, a.T.copy()):
+        for mode in ("full", "economic", "r"):
+            ours, ref = L.qr(m, mode=mode), sla.qr(m, mode=mode)
+            assert len(ours) == len(ref)
+            for o, r in zip(ours, ref):   # columns of Q (rows of R) are defined up to sign
+                np.testing.assert_allclose(np.abs(o), np.abs(r), atol=1e-12)
+    np.testing.assert_allclose(L.pinv(a), sla.pinv(a), rtol=1e-10)
+    np.testing.assert_allclose(L.norm(a, 1, axis=0), sla.norm(a, 1, axis=0))
+    check(lambda s: L.eigvalsh((s + s.T) / 2), s, order=1)
+    check(lambda a: L.svd(a, compute_uv=False), a, order=1)
+    check(lambda a: L.qr(a, mode="r")[0], a, order=1)
+    check(L.pinv, a, order=1)
+    check(L.norm, a, order=1)
+    with pytest.raises(NotImplementedError, match="scipy.linalg.qr"):
+        cr.grad(lambda a: cr.sum(L.qr(a)[0]))(a)   # a tall matrix's full Q is not unique
+    with pytest.raises(TypeError, match="pivoting"):
+        cr.grad(lambda a: cr.sum(L.qr(a, pivoting=True)[0]))(a)
+
+
 def test_passthrough():
     p, low, up = L.lu(_spd(3))
     np.testing.assert_allclose(p @ low @ up, _spd(3))

@@ -4,7 +4,8 @@ Primitives with their own rules: ``solve_triangular``, ``solve_banded``,
 ``solve_sylvester``, ``expm`` and a Cholesky factor. ``sqrtm`` and
 ``cho_factor``/``cho_solve`` are built on them, and every rule is itself written
 with chainrule operations, so it is differentiable again (any order, both modes).
-``cholesky``, ``inv``, ``det``, ``solve`` and ``eigh`` use np.linalg's rules.
+``cholesky``, ``inv``, ``det``, ``solve``, ``eigh``/``eigvalsh``, ``svd``, ``qr``,
+``pinv`` and ``norm`` use np.linalg's rules (SciPy's signatures).
 
 - solve_triangular: x = op(A)^{-1} b; gb = op(A)^{-T} g and gA = -gb x^T
   (transposed back when op is a transpose), kept to the triangle that SciPy
@@ -38,7 +39,8 @@ from ..tensor import Tensor
 from . import _refusing, passthrough
 
 __all__ = ["solve_triangular", "solve_banded", "solve_sylvester", "sqrtm", "expm", "cholesky",
-           "cho_factor", "cho_solve", "inv", "det", "solve", "eigh"]
+           "cho_factor", "cho_solve", "inv", "det", "solve", "eigh", "eigvalsh", "svd", "qr",
+           "pinv", "norm"]
 
 
 def _arr(x):
@@ -462,6 +464,61 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
     return w if eigvals_only else (w, v)
 
 
+def eigvalsh(a, b=None, *, lower=True, overwrite_a=False, overwrite_b=False, type=1,
+             check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):
+    """scipy.linalg.eigvalsh for the standard problem (b=None): np.linalg.eigvalsh's rule."""
+    return eigh(a, b, lower=lower, eigvals_only=True, type=type,
+                subset_by_index=subset_by_index, subset_by_value=subset_by_value, driver=driver)
+
+
+def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=True,
+        lapack_driver="gesdd"):
+    """scipy.linalg.svd: (U, s, Vh), or s alone; np.linalg.svd's rule."""
+    return _np_impl(np.linalg.svd, "scipy.linalg.svd")(a, full_matrices=full_matrices,
+                                                        compute_uv=compute_uv)
+
+
+def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
+    """scipy.linalg.qr (mode 'full', 'economic' or 'r'; no pivoting): np.linalg.qr's rule.
+
+    As SciPy, mode='r' gives a tuple holding R alone.
+    """
+    if mode not in ("full", "economic", "r") or pivoting:
+        if type(a) is Tensor:
+            raise TypeError(f"scipy.linalg.qr: mode={mode!r}, pivoting={pivoting!r} has no "
+                            f"derivative rule in chainrule; use mode 'full', 'economic' or "
+                            f"'r' without pivoting")
+        return _sla.qr(a, mode=mode, pivoting=pivoting)
+    impl = _np_impl(np.linalg.qr, "scipy.linalg.qr")
+    try:
+        if mode == "r":
+            # SciPy's 'r' is the R of the full factorization, (M, N): the reduced R with
+            # zero rows below (the same R, without choosing a completion of Q)
+            r = impl(a, mode="r")
+            m, n = _util.shape_of(a)[-2:]
+            if m > n:
+                r = concatenate([r, np.zeros((m - n, n), dtype=_util.value(r).dtype)], axis=0)
+            return (r,)
+        return tuple(impl(a, mode="complete" if mode == "full" else "reduced"))
+    except NotImplementedError as e:
+        raise NotImplementedError(f"scipy.linalg.qr(mode={mode!r}): {e}") from None
+
+
+def pinv(a, *, atol=None, rtol=None, return_rank=False, check_finite=True):
+    """scipy.linalg.pinv (default tolerances, which are NumPy's): np.linalg.pinv's rule."""
+    if atol is not None or return_rank:
+        raise TypeError("scipy.linalg.pinv: atol and return_rank have no derivative rule in "
+                        "chainrule; use rtol (NumPy's rcond) alone")
+    impl = _np_impl(np.linalg.pinv, "scipy.linalg.pinv")
+    return impl(a) if rtol is None else impl(a, rcond=rtol)
+
+
+def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
+    """scipy.linalg.norm: np.linalg.norm's rule (every ord and axis it allows)."""
+    return _np_impl(np.linalg.norm, "scipy.linalg.norm")(a, ord=ord, axis=axis,
+                                                          keepdims=keepdims)
+
+
 # Notes for docs/numpy.md (tools/gen_numpy_table.py), by name.
 CONVENTIONS = {
     "solve_triangular": "gradient only on the triangle read (no diagonal with unit_diagonal); "
@@ -473,6 +530,7 @@ CONVENTIONS = {
     "cholesky": "reads one triangle (upper unless lower=True), as SciPy; np.linalg's rule",
     "cho_factor": "the unused triangle of c holds zeros (SciPy: whatever was there)",
     "eigh": "standard problem only (b=None); np.linalg.eigh's rule",
+    "qr": "modes full/economic/r, no pivoting; np.linalg.qr's rule",
 }
 
 __getattr__ = passthrough("linalg")
