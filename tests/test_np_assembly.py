@@ -7,6 +7,8 @@ give the same values, and its derivatives are checked by tests/npcheck.py
 PyTorch is the oracle where it has the function; sort and partition are also
 replayed by cr.jit on inputs in another order.
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -452,3 +454,62 @@ def test_arange_in_start_and_step():
 def test_out_by_position_is_refused():
     with pytest.raises(TypeError, match="np.take: out= is not supported"):
         C.take(cr.tensor(arr(3)), [0], 0, np.empty(1))
+
+
+# ----- property-based: random shapes and arguments ----------------------------------------
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@st.composite
+def _assembly_call(draw):
+    """(name, shape, fn(F, x)) for a random function, shape and argument pattern."""
+    shape = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=3)))
+    nd = len(shape)
+    ax = draw(st.integers(-nd, nd - 1))
+    ax2 = draw(st.integers(-nd, nd - 1))
+    k = draw(st.integers(0, 3))
+    mode = draw(st.sampled_from(["constant", "edge", "reflect", "symmetric", "wrap"]))
+    widths = [tuple(draw(st.lists(st.integers(0, 2), min_size=2, max_size=2)))
+              for _ in range(nd)]
+    idx = np.asarray(draw(st.lists(st.integers(0, shape[ax] - 1), min_size=1, max_size=4)))
+    cases = {
+        "flip": lambda F, x: F.flip(x, ax),
+        "roll": lambda F, x: F.roll(x, k - 1, axis=ax),
+        "sort": lambda F, x: F.sort(x, axis=ax),
+        "partition": lambda F, x: F.partition(x, min(k, shape[ax] - 1), axis=ax),
+        "tile": lambda F, x: F.tile(x, (k % 2 + 1,) * (k % 3 + 1)),
+        "repeat": lambda F, x: F.repeat(x, k, axis=ax),
+        "pad": lambda F, x: F.pad(x, widths, mode=mode),
+        "moveaxis": lambda F, x: F.moveaxis(x, ax, ax2),
+        "swapaxes": lambda F, x: F.swapaxes(x, ax, ax2),
+        "take": lambda F, x: F.take(x, idx, axis=ax),
+        "diff": lambda F, x: F.diff(x, k % 2 + 1, axis=ax),
+        "rot90": lambda F, x: F.rot90(x, k, axes=(0, -1)) if nd > 1 else F.flip(x),
+        "diagonal": lambda F, x: F.diagonal(x, k - 1, 0, -1) if nd > 1 else F.ravel(x),
+        "tril": lambda F, x: F.tril(x, k - 2),
+        "kron": lambda F, x: F.kron(x, np.arange(1.0, k + 2.0)),
+        "split": lambda F, x: F.array_split(x, k + 1, axis=ax)[0],
+    }
+    name = draw(st.sampled_from(sorted(cases)))
+    return name, shape, cases[name]
+
+
+@hypothesis.settings(max_examples=int(os.environ.get("CHAINRULE_FUZZ_EXAMPLES", 40)),
+                     deadline=None, derandomize=True)
+@hypothesis.given(_assembly_call(), st.integers(0, 2 ** 31 - 1))
+def test_fuzz_against_numpy_and_differences(call, seed):
+    """Values equal NumPy's; grad and jvp agree with central differences (first order)."""
+    name, shape, case = call
+    x = np.random.default_rng(seed).standard_normal(shape)
+    try:
+        expected = case(np, x)
+    except ValueError:  # an argument pattern NumPy refuses (reflect of a length-1 axis...)
+        with pytest.raises(ValueError):
+            case(C, cr.tensor(x))
+        return
+    got = case(C, cr.tensor(x))
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(np.asarray(got), expected)
+    if expected.size:
+        check(lambda x: case(C, x), x, order=1, seed=seed)

@@ -7,6 +7,7 @@ keepdims, and empty where NumPy allows; PyTorch as oracle where it has the
 function; the numerically careful cases (prod and cumprod with zeros, std of
 a constant, NaN entries) pinned down.
 """
+import os
 import warnings
 
 import numpy as np
@@ -454,3 +455,44 @@ def test_nan_quantiles(method):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NumPy: "All-NaN slice encountered"
         np.testing.assert_allclose(on_tensors(np.nanmedian, x, axis=0), np.nanmedian(x, axis=0))
+
+
+# ----- property-based: random shapes, axes and keepdims --------------------------------
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+FUZZED = [np.prod, np.var, np.std, np.nansum, np.nanmean, np.nanvar, np.ptp, np.median,
+          np.average, np.nanprod, np.cumsum, np.cumprod]
+
+
+@st.composite
+def _reduction_call(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 3), max_size=3)))
+    npf = draw(st.sampled_from(FUZZED))
+    nd = len(shape)
+    if npf in (np.cumsum, np.cumprod):
+        axis = draw(st.one_of(st.none(), st.integers(-nd, nd - 1))) if nd else None
+        return npf, shape, {"axis": axis}
+    axes = draw(st.lists(st.integers(0, nd - 1), unique=True, max_size=nd)) if nd else []
+    axis = draw(st.sampled_from([None, tuple(axes)] + ([axes[0] - nd] if axes else [])))
+    kw = {"axis": axis, "keepdims": draw(st.booleans())}
+    if npf in (np.var, np.std) and draw(st.booleans()):
+        kw["ddof"] = 1
+    return npf, shape, kw
+
+
+@hypothesis.settings(max_examples=int(os.environ.get("CHAINRULE_FUZZ_EXAMPLES", 40)),
+                     deadline=None, derandomize=True)
+@hypothesis.given(_reduction_call(), st.integers(0, 2 ** 31 - 1))
+def test_fuzz_against_numpy_and_differences(call, seed):
+    """Values equal NumPy's; grad and jvp agree with central differences (first order)."""
+    npf, shape, kw = call
+    x = np.random.default_rng(seed).standard_normal(shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # ddof >= n: NumPy warns, gives inf
+        expected = npf(x, **kw)
+        got = on_tensors(npf, x, **kw)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    if not np.isfinite(expected).all():
+        return
+    check(lambda x: R[npf](x, **kw), x, order=1, seed=seed)

@@ -552,7 +552,7 @@ def _quantile(name, a, q, axis, method, keepdims, nan=False):
         # sorting put the NaN last
         out = _where(isnan(getitem(s, 0 if nan else -1)), value(a).dtype.type(np.nan), out)
     if keepdims:
-        out = reshape(out, qv.shape + kept_shape(s0, axes if axes else None))
+        out = reshape(out, qv.shape + kept_shape(s0, axes))
     return out
 
 
