@@ -74,6 +74,7 @@ SPECIAL.update({
     numpy.resize: [V, (2, 4)], numpy.piecewise: [V, [V > 0.5], [lambda t: t * t]],
     numpy.poly: [V], numpy.polyadd: [V, B[0, :2]], numpy.polysub: [V, B[0, :2]],
     numpy.polymul: [V, B[0, :2]], numpy.polyder: [V], numpy.polyint: [V],
+    numpy.arange: [0.55, 3.0, 0.7],
 })
 
 
