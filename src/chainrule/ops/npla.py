@@ -62,13 +62,12 @@ from ..primitive import ConstantPrimitive, Primitive
 from ..tensor import Tensor
 from ._util import kept_shape, normalize_axis, pack, shape_of, value
 from .compare import equal
-from .elementwise import divide, multiply, power, subtract, where
+from .elementwise import abs as abs_, conj, divide, multiply, power, real, subtract, where
 from .factorizations import (chol_p, det_p, diag_part, dtype_of, eig_p, eigh_p, eigh_parts,
                              inv_p, logabsdet_p, pinv_p, qr_p, solve_p, svd_cores,
                              mH, svd_p, unpack)
 from .linalg import matmul
-from .products import (conj, cross as _cross, dot, np_matmul, outer as _outer, real,
-                       tensordot as _tensordot)
+from .products import cross as _cross, dot, np_matmul, outer as _outer, tensordot as _tensordot
 from .reduce import max as _max, min as _min, sum as _sum
 from .shape import expand_dims, getitem, reshape, swapaxes_last as T, transpose
 
@@ -228,24 +227,6 @@ def qr(a, mode="reduced"):
 
 
 # ----- norm ----------------------------------------------------------------------------
-def _modulus_vjp(g, ans, x):
-    # d|x| = Re(conj(x)/|x| dx); 0 at x = 0 (a subgradient, as for abs)
-    zero = equal(ans, 0)
-    one = dtype_of(ans).type(1)
-    u = divide(conj(x) if np.iscomplexobj(value(x)) else x, where(zero, one, ans))
-    return multiply(g, u)
-
-
-def _modulus_jvp(t, ans, x):
-    d = _modulus_vjp(t, ans, x)
-    return real(d) if np.iscomplexobj(value(d)) else d
-
-
-_modulus = Primitive(np.abs, "abs", broadcasts=True)
-_modulus.defvjp(_modulus_vjp)
-_modulus.defjvp(_modulus_jvp)
-
-
 def _norm2_fun(x, axis=None, keepdims=False):
     return np.sqrt(np.sum(np.real(x * np.conj(x)), axis=axis, keepdims=keepdims))
 
@@ -275,7 +256,7 @@ _norm2.defjvp(_norm2_jvp)
 
 
 def _abs(x):
-    return _modulus(x)
+    return abs_(x)  # the core's: conj(x)/|x| for complex x, 0 at 0 (autograd's convention)
 
 
 _count_nonzero = ConstantPrimitive(

@@ -23,40 +23,11 @@ import numpy as np
 
 from ..primitive import Each, Primitive
 from ._util import pack, shape_of, value
-from .elementwise import add, multiply, negative, subtract
+from .elementwise import add, conj, multiply, negative, subtract
 from .linalg import matmul
 from .shape import getitem, reshape, stack, transpose
 
 _LETTERS = string.ascii_letters
-
-
-# ----- complex helpers (autograd's rules) ---------------------------------------------
-def _linear_self(op):
-    return lambda t, ans, x: op(t)
-
-
-conj = Primitive(np.conjugate, "conjugate")
-conj.defvjp(lambda g, ans, x: conj(g))
-conj.defjvp(_linear_self(conj))
-
-
-def like_input(x, g):
-    """g in x's kind: the real part of a complex cotangent of a real input."""
-    if np.iscomplexobj(value(g)) and not np.iscomplexobj(value(x)):
-        return real(g)
-    return g
-
-
-real = Primitive(np.real, "real")
-real.defvjp(lambda g, ans, x: _match_complex(x, g))
-real.defjvp(_linear_self(real))
-
-
-def _match_complex(x, g):
-    """g (real) as a cotangent of x: complex when x is complex."""
-    if np.iscomplexobj(value(x)) and not np.iscomplexobj(value(g)):
-        return multiply(g, np.asarray(1 + 0j, dtype=np.result_type(value(x))))
-    return g
 
 
 # ----- einsum ---------------------------------------------------------------------------
