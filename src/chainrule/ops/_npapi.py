@@ -16,7 +16,10 @@ from ..tensor import Tensor
 
 def has_tensor(args, kw=None):
     """Whether a Tensor occurs among args (and kw values), looking into lists and tuples."""
-    todo = list(args)
+    for a in args:  # the common case first: a Tensor given directly
+        if type(a) is Tensor:
+            return True
+    todo = [a for a in args if isinstance(a, (list, tuple))]
     if kw:
         todo.extend(kw.values())
     while todo:
