@@ -19,7 +19,9 @@ ATOL = 1e-8
 
 def numeric_grad(F, args, argnum, h=H):
     """Central-difference gradient of the scalar function F(*args) w.r.t. args[argnum]."""
-    args = [np.array(a, dtype=np.float64) if k == argnum else a for k, a in enumerate(args)]
+    # order="C": x.reshape(-1) below must be a view, or the perturbations are lost
+    args = [np.array(a, dtype=np.float64, order="C") if k == argnum else a
+            for k, a in enumerate(args)]
     x = args[argnum]
     g = np.zeros(x.shape, dtype=np.float64)
     flat_x, flat_g = x.reshape(-1), g.reshape(-1)
@@ -36,7 +38,8 @@ def numeric_grad(F, args, argnum, h=H):
 
 def numeric_jacobian(f, args, argnum, h=H):
     """Central-difference Jacobian of f (any output shape): shape out.shape + arg.shape."""
-    args = [np.array(a, dtype=np.float64) if k == argnum else a for k, a in enumerate(args)]
+    args = [np.array(a, dtype=np.float64, order="C") if k == argnum else a
+            for k, a in enumerate(args)]
     x = args[argnum]
     out_shape = np.shape(np.asarray(f(*args)))
     cols = []

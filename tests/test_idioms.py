@@ -207,3 +207,17 @@ def test_ravel_pytree_is_differentiable_both_ways():
     np.testing.assert_array_equal(g["a"], [2.0, 3.0])
     _, t = cr.jvp(loss_tree, (tree,), ({"a": np.ones(2), "B": np.ones((1, 2))},))
     assert float(t) == 6.0
+
+
+def test_scipy_ufuncs_on_tensors_dispatch_once_chainrule_scipy_is_imported():
+    import subprocess
+    import sys
+    code = ("import chainrule as cr, scipy.special as ss\n"
+            "try:\n    cr.grad(lambda x: ss.gammaln(x))(3.0)\n"
+            "except TypeError as e:\n    print('refused:', 'chainrule.scipy.special' in str(e))\n"
+            "import chainrule.scipy.special\n"
+            "print(float(cr.grad(lambda x: ss.gammaln(x))(3.0)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.split("\n")
+    assert lines[0] == "refused: True"
+    assert abs(float(lines[1]) - (1.5 - 0.5772156649015329)) < 1e-12  # digamma(3)

@@ -18,6 +18,7 @@ from .check import gradcheck
 from .explain import GraphvizNotFound
 from .graph import Graph, GraphError, TooManyPathsError, Vertex, trace
 from .jit import jit
+from . import page  # noqa: E402,F401  (adds Graph.to_html and Graph._repr_html_)
 from .transforms import (elementwise_grad, grad, hessian, holomorphic_grad, hvp, jacfwd,
                          jacobian, jvp, value_and_grad, vjp)
 from .ravel import ravel_pytree

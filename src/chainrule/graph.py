@@ -50,8 +50,8 @@ import inspect
 import numpy as np
 
 from .backward import backward_pass, fit_cotangent
-from .errors import ChainruleError, MissingRuleError, NonScalarError, RuleError
-from .primitive import Primitive, rule_of
+from .errors import MissingRuleError, NonScalarError
+from .primitive import rule_of
 from .tensor import Tensor
 from .tracing import Transform, differentiable_array, float_dtype, leaf
 from .graph_build import GraphError, check, given_matrix, local_op

@@ -185,6 +185,13 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         if r is not NotImplemented:
             return r
     name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+    if getattr(np, ufunc.__name__, None) is not ufunc:
+        # not one of NumPy's: a SciPy ufunc (scipy.special.gammaln) or another library's
+        raise TypeError(
+            f"the ufunc {ufunc.__name__!r} (not NumPy's) has no derivative rule in chainrule. "
+            f"If it is scipy.special's, import chainrule.scipy.special (which registers its "
+            f"rules) or call chainrule.scipy.special.{ufunc.__name__}; otherwise use "
+            f"t.detach() to compute on the value without gradient.")
     raise TypeError(
         f"np.{name}{' with out=' if kwargs.get('out') else ''} has no derivative rule in "
         f"chainrule. Use the chainrule operation of that name (chainrule.numpy.{ufunc.__name__}) "

@@ -882,4 +882,18 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     return out, _lse_sign(a, b, axis=axis, keepdims=keepdims)
 
 
+def _register_dispatch():
+    """scipy.special's ufuncs called on a Tensor (``scipy.special.gammaln(t)``) dispatch
+    here, as NumPy's do to chainrule.numpy: NumPy hands every ufunc to Tensor's
+    ``__array_ufunc__``, which looks it up in the catalogue."""
+    import scipy.special as _sp
+    from ..ops import catalogue
+    for name in __all__:
+        fn = getattr(_sp, name, None)
+        if isinstance(fn, np.ufunc) and name in globals():
+            catalogue.IMPLS.setdefault(fn, globals()[name])
+
+
+_register_dispatch()
+
 __getattr__ = passthrough("special")
