@@ -41,8 +41,9 @@ def pack(x):
     on each entry and cut the graph.
     """
     if isinstance(x, (list, tuple)) and _holds_tensor(x):
-        from .shape import stack
-        return stack([pack(i) if isinstance(i, (list, tuple)) else i for i in x], 0)
+        # np.stack hands a sequence holding a Tensor to chainrule's stack (NumPy's
+        # dispatch), so this module needs no import of the shape ops built on it
+        return np.stack([pack(i) if isinstance(i, (list, tuple)) else i for i in x], 0)
     return x
 
 
