@@ -451,6 +451,15 @@ def test_arange_in_start_and_step():
         cr.jit(lambda s: cr.sum(C.arange(s, 3.0)))(0.5)
 
 
+def test_dtype_argument_casts():
+    a, b = cr.tensor(np.float32(0.5)), cr.tensor(np.float32(2.0))
+    for out in (C.linspace(a, b, 3, dtype=np.float64), C.full((2,), a, dtype=np.float64),
+                C.trace(cr.tensor(arr(2, 2).astype(np.float32)), dtype=np.float64)):
+        assert out.dtype == np.float64
+    with pytest.raises(TypeError, match="non-float dtype"):
+        C.linspace(a, b, 3, dtype=int)
+
+
 def test_out_by_position_is_refused():
     with pytest.raises(TypeError, match="np.take: out= is not supported"):
         C.take(cr.tensor(arr(3)), [0], 0, np.empty(1))

@@ -333,10 +333,19 @@ def test_lists_of_tensors_are_packed():
 
 
 def test_dtype_argument():
-    x = arr(3)
+    """dtype= is a differentiable cast of the input (float or complex targets)."""
+    x = arr(3, 2)
     np.testing.assert_allclose(on_tensors(np.cumsum, x, dtype=np.float64), np.cumsum(x))
-    with pytest.raises(TypeError, match="dtype"):
-        R[np.cumsum](cr.tensor(x), dtype=np.float32)
+    x32 = x.astype(np.float32)
+    for npf in (np.prod, np.cumsum, np.var, np.nansum, np.nanmean):
+        out = R[npf](cr.tensor(x32), axis=0, dtype=np.float64)
+        assert out.dtype == np.float64
+        np.testing.assert_allclose(np.asarray(out), npf(x32, axis=0, dtype=np.float64))
+        g = cr.grad(lambda x: cr.sum(R[npf](x, axis=0, dtype=np.float64)))(x32)
+        assert g.dtype == np.float32
+        check(lambda x: R[npf](x, axis=0, dtype=np.complex128), x)
+    with pytest.raises(TypeError, match="non-float dtype"):
+        R[np.cumsum](cr.tensor(x), dtype=np.int64)
 
 
 def test_float32_stays_float32():

@@ -4,7 +4,8 @@
 any Tensor among its arguments (nested lists included) it is NumPy's own
 function, with every option NumPy has; with a Tensor, ``out=`` is refused
 (a result is a new vertex of the graph, never written into an array) and the
-implementation runs on chainrule's operations.
+implementation runs on chainrule's operations. ``dtype=`` becomes a
+differentiable cast (``as_dtype``) to a float or complex dtype.
 """
 import functools
 import inspect
@@ -12,6 +13,8 @@ import inspect
 import numpy as np
 
 from ..tensor import Tensor
+from ._util import value
+from .elementwise import cast
 
 
 def has_tensor(args, kw=None):
@@ -57,8 +60,19 @@ def numpy_function(npfun, name=None):
     return deco
 
 
-def check_dtype(name, dtype, have):
-    """Refuse a dtype= the result would not have (a cast of a differentiated value)."""
-    if dtype is not None and np.dtype(dtype) != np.dtype(have):
-        raise TypeError(f"{name}: dtype={np.dtype(dtype)} differs from the input's {have}; "
-                        f"on a Tensor the result keeps its dtype: cast the input first.")
+def as_dtype(name, x, dtype):
+    """x in NumPy's dtype= (None: x itself): a differentiable cast to a float or complex dtype.
+
+    A cast of a differentiated Tensor to an integer or boolean dtype has no
+    derivative and is refused.
+    """
+    if dtype is None:
+        return x
+    dt = np.dtype(dtype)
+    if dt == value(x).dtype:
+        return x
+    if type(x) is Tensor and dt.kind not in "fc":
+        raise TypeError(f"{name}: dtype={dt} would cast a differentiated value to a "
+                        f"non-float dtype, which has no derivative; compute in "
+                        f"{value(x).dtype} and cast the result with np.asarray(t).astype()")
+    return cast(x, dt)

@@ -18,7 +18,7 @@ import numpy as np
 from ..primitive import ConstantPrimitive, Primitive
 from ..state import refuse_value
 from ..tensor import Tensor
-from ._npapi import check_dtype, has_tensor, numpy_function
+from ._npapi import as_dtype, has_tensor, numpy_function
 from ._util import linear_jvp, pack, shape_of, value
 from . import ufuncs
 from .compare import equal, isnan
@@ -442,8 +442,7 @@ def diagflat(v, k=0):
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """np.trace: the sum along a diagonal."""
     d = diagonal.__wrapped__(a, offset, axis1, axis2)
-    check_dtype("np.trace", dtype, value(d).dtype)
-    return _sum(d, -1)
+    return _sum(as_dtype("np.trace", d, dtype), -1)
 
 
 def _triangle(m, mask):
@@ -740,10 +739,9 @@ def asarray_chkfinite(a, dtype=None, order=None):
     """np.asarray_chkfinite: a itself, after checking that every entry is finite."""
     a = pack(a)
     refuse_value(a, "np.asarray_chkfinite (it checks the values)")
-    check_dtype("np.asarray_chkfinite", dtype, value(a).dtype)
     if value(a).dtype.kind in "fc" and not np.isfinite(value(a)).all():
         raise ValueError("np.asarray_chkfinite: array must not contain infs or NaNs")
-    return a
+    return as_dtype("np.asarray_chkfinite", a, dtype)
 
 
 # ----- differences ------------------------------------------------------------------------
@@ -849,7 +847,6 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     div = (num - 1) if endpoint else num
     nd = max(_ndim(start), _ndim(stop))
     dt = np.result_type(value(start), value(stop), float(num))  # NumPy's: float32 stays
-    check_dtype("np.linspace", dtype, dt)
     frac = (np.arange(num, dtype=dt) / (div if div > 0 else 1)).reshape((-1,) + (1,) * nd)
     delta = stop - start
     y = start + frac * delta
@@ -858,6 +855,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         y = where(last, stop, y)
     if axis != 0:
         y = moveaxis.__wrapped__(y, 0, axis)
+    y = as_dtype("np.linspace", y, dtype)
     if retstep:
         return y, (delta / div if div > 0 else np.nan)
     return y
@@ -882,8 +880,7 @@ def arange(*args, dtype=None, device=None, like=None, **kw):
             refuse_value(x, "np.arange of traced values (its length depends on them)")
     n = len(np.arange(value(start), value(stop), value(step)))
     dt = np.result_type(value(start), value(stop), value(step))
-    check_dtype("np.arange", dtype, dt)
-    return start + np.arange(n).astype(dt) * step
+    return as_dtype("np.arange", start + np.arange(n).astype(dt) * step, dtype)
 
 
 @_register(np.logspace)
@@ -896,9 +893,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     base = np.asarray(base)
     if base.ndim:
         base = np.expand_dims(base, axis=axis)
-    r = base.astype(value(y).dtype) ** y
-    check_dtype("np.logspace", dtype, value(r).dtype)
-    return r
+    return as_dtype("np.logspace", base.astype(value(y).dtype) ** y, dtype)
 
 
 @_register(np.geomspace)
@@ -927,8 +922,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
         y = where((np.arange(num) == num - 1).reshape((-1,) + (1,) * nd), stop, y)
     if axis != 0:
         y = moveaxis.__wrapped__(y, 0, axis)
-    check_dtype("np.geomspace", dtype, value(y).dtype)
-    return y
+    return as_dtype("np.geomspace", y, dtype)
 
 
 @_register(np.nan_to_num)
@@ -970,8 +964,7 @@ def real_if_close(a, tol=100):
 @_register(np.full)
 def full(shape, fill_value, dtype=None, order="C", *, device=None, like=None):
     """np.full: an array of ``shape`` filled with fill_value (differentiable in fill_value)."""
-    fill = pack(fill_value)
-    check_dtype("np.full", dtype, value(fill).dtype)
+    fill = as_dtype("np.full", pack(fill_value), dtype)
     shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
     return broadcast_to(fill, shape)
 
@@ -982,8 +975,7 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, d
     fill = pack(fill_value)
     if not has_tensor((fill,)):
         return np.full_like(value(pack(a)), fill, dtype=dtype, order=order, shape=shape)
-    target = value(pack(a)).dtype if dtype is None else dtype
-    check_dtype("np.full_like", target, value(fill).dtype)
+    fill = as_dtype("np.full_like", fill, value(pack(a)).dtype if dtype is None else dtype)
     if shape is None:
         shape = shape_of(pack(a))
     shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)

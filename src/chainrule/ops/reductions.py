@@ -30,7 +30,7 @@ import numpy as np
 from ..primitive import ConstantPrimitive, Primitive
 from ..state import refuse_value
 from ..tensor import Tensor
-from ._npapi import check_dtype, numpy_function
+from ._npapi import as_dtype, numpy_function
 from ._util import kept_shape, normalize_axis, pack, shape_of, value
 from .assembly import _axis, moveaxis, sort
 from .compare import equal, isnan, logical_and, logical_not, logical_or
@@ -115,8 +115,7 @@ def _where_mask(a, where_, fill):
 @_register(np.prod)
 def _np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """np.prod: the product of the entries over axes."""
-    a = pack(a)
-    check_dtype("np.prod", dtype, value(a).dtype)
+    a = as_dtype("np.prod", pack(a), dtype)
     a = _where_mask(a, where, _one(a))
     r = prod(a, axis, keepdims=bool(keepdims))
     return r if initial is None else r * initial
@@ -232,8 +231,7 @@ cumprod.defjvp(_cumprod_jvp)
 
 def _scan(npfun, op, skip=None):
     def impl(a, axis=None, dtype=None, out=None):
-        a = pack(a)
-        check_dtype(f"np.{npfun.__name__}", dtype, value(a).dtype)
+        a = as_dtype(f"np.{npfun.__name__}", pack(a), dtype)
         if skip is not None:  # nancumsum / nancumprod: NaN read as the neutral element
             a = _where(isnan(a), value(a).dtype.type(skip), a)
         return op(a, None if axis is None else _axis(axis, len(shape_of(a))))
@@ -250,9 +248,8 @@ nancumprod = _scan(np.nancumprod, cumprod, 1)
 
 def _cumulative(npfun, op, initial):
     def impl(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
-        x = pack(x)
         name = f"np.{npfun.__name__}"
-        check_dtype(name, dtype, value(x).dtype)
+        x = as_dtype(name, pack(x), dtype)
         nd = len(shape_of(x))
         if axis is None:
             if nd > 1:
@@ -354,8 +351,8 @@ def _moment(npfun, nan, root):
     def impl(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
              mean=None, correction=None):
         a = pack(a)
-        if not _is_complex(a):  # a complex input's variance is real: any dtype= is moot
-            check_dtype(name, dtype, value(a).dtype)
+        if not _is_complex(a):  # the dtype of the computation (a complex one stays complex)
+            a = as_dtype(name, a, dtype)
         if where is not True or mean is not None:
             raise NotImplementedError(f"{name}: where= and mean= have no derivative rule in "
                                       f"chainrule; select the entries first")
@@ -427,8 +424,7 @@ def ptp(a, axis=None, out=None, keepdims=False):
 @_register(np.nansum)
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """np.nansum: the sum with NaN read as 0 (NaN entries get gradient 0)."""
-    a = pack(a)
-    check_dtype("np.nansum", dtype, value(a).dtype)
+    a = as_dtype("np.nansum", pack(a), dtype)
     a = _where_mask(a, where, _zero(a))
     r = _sum(_nan_as(a, 0), _axis_arg(axis), keepdims=bool(keepdims))
     return r if initial is None else r + initial
@@ -443,8 +439,7 @@ def _nan_as(a, fill):
 @_register(np.nanprod)
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """np.nanprod: the product with NaN read as 1."""
-    a = pack(a)
-    check_dtype("np.nanprod", dtype, value(a).dtype)
+    a = as_dtype("np.nanprod", pack(a), dtype)
     a = _where_mask(a, where, _one(a))
     r = prod(_nan_as(a, 1), _axis_arg(axis), keepdims=bool(keepdims))
     return r if initial is None else r * initial
@@ -453,8 +448,7 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, wh
 @_register(np.nanmean)
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     """np.nanmean: the mean of the entries that are not NaN (NaN for an all-NaN slice)."""
-    a = pack(a)
-    check_dtype("np.nanmean", dtype, value(a).dtype)
+    a = as_dtype("np.nanmean", pack(a), dtype)
     if where is not True:
         raise NotImplementedError("np.nanmean: where= has no derivative rule in chainrule")
     axis = _axis_arg(axis)
