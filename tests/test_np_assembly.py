@@ -522,3 +522,15 @@ def test_fuzz_against_numpy_and_differences(call, seed):
     np.testing.assert_array_equal(np.asarray(got), expected)
     if expected.size:
         check(lambda x: case(C, x), x, order=1, seed=seed)
+
+
+def test_numpy_dispatch_and_namespace_reach_these():
+    """np.f(t) (NumPy's own function on a Tensor) and chainrule.numpy.f are these rules."""
+    cnp = pytest.importorskip("chainrule.numpy")
+    x = arr(3, 3)
+    for f in (lambda F, x: F.sum(F.sort(x, axis=0) * F.tril(x)),
+              lambda F, x: F.sum(F.pad(x, 1, mode="reflect") ** 2),
+              lambda F, x: F.sum(F.kron(x, F.flip(x)) * F.linspace(x[0, 0], x[1, 1], 9))):
+        expected = cr.grad(lambda x: f(cnp, x))(x)
+        np.testing.assert_allclose(cr.grad(lambda x: f(np, x))(x), expected, rtol=1e-13)
+        check(lambda x: f(np, x), x, order=1)

@@ -505,3 +505,15 @@ def test_fuzz_against_numpy_and_differences(call, seed):
     if not np.isfinite(expected).all():
         return
     check(lambda x: R[npf](x, **kw), x, order=1, seed=seed)
+
+
+def test_numpy_dispatch_and_namespace_reach_these():
+    """np.f(t) (NumPy's own function on a Tensor) and chainrule.numpy.f are these rules."""
+    cnp = pytest.importorskip("chainrule.numpy")
+    x = arr(3, 4)
+    x[0, 0] = 0.0
+    for F in (np, cnp):
+        g = cr.grad(lambda x: F.prod(x) + F.sum(F.cumprod(x, axis=1)) + F.std(x, ddof=1)
+                    + F.median(x) + F.nanvar(x))(x)
+        check(lambda x: F.prod(x, axis=0) + F.std(x, axis=0) + F.cumsum(x, axis=0)[-1], x)
+        assert np.isfinite(g).all() and g[0, 0] != 0.0
