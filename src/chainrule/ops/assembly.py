@@ -552,7 +552,9 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     if axis is None:
         a, axis = reshape(a, (-1,)), -1
     _axis(axis, _ndim(a))
-    kind = "stable" if stable else kind
+    # stable unless asked otherwise: the values are the same, and tied entries get
+    # their gradients in a defined order (as torch.sort(stable=True))
+    kind = "stable" if stable or (kind is None and stable is None) else kind
     return take_along_axis.__wrapped__(a, _argsort(a, axis=axis, kind=kind), axis)
 
 
