@@ -8,8 +8,13 @@ transform (``cr.jit(cr.value_and_grad(loss))``) its backward pass is recorded
 too, as ordinary operations, because a transform running inside another one
 records its own backward pass. The recording becomes one straight-line Python
 function (``v7 = f7(v3, v5)``...) that later calls run on plain NumPy arrays:
-no Tensors, no tape, no rule look-ups. Vertices the outputs do not need are
-dropped.
+no Tensors, no tape, no rule look-ups.
+
+Between the two, the recording is shortened (jit_passes.py: constants folded,
+simplified, shared subexpressions computed once, dead values dropped) and
+elementwise ufuncs write over temporaries nothing reads afterwards (``_in_place``).
+``backend="numba"`` compiles the whole program with numba instead of replaying
+NumPy calls (jit_numba.py). docs/performance.md has what each of these buys.
 
 Limits (as with any tracing compiler):
 - Python control flow is frozen at trace time. Reading a traced value into
@@ -162,6 +167,9 @@ class _Program:
         self.copies = sorted(copies)  # outputs that are not fresh arrays of this call
         self.backend = backend
         self.fast = None  # the generated call for this signature (see _fast_path)
+        self.numba_source = None    # with backend="numba": the compiled program's source,
+        self.compile_seconds = None  # the seconds numba took (or loading from its cache),
+        self.numba_refused = None   # or why numba did not take the program
 
     def run(self, leaves):
         outs = self.replay(*[_as_array(leaves[k]) for k in self.dynamic])

@@ -179,9 +179,11 @@ def _expression(n, a, ops):
         axis = _param(n, 1, "axis", -1)
         if len(shapes[0]) == 2 and axis in (-1, 1):
             return f"_k.log_softmax_rows({a[0]})"
+        if len(shapes[0]) == 2 and axis in (0, -2):  # columns: the rows of the transpose
+            return f"_k.log_softmax_rows(np.ascontiguousarray({a[0]}.T)).T"
         if len(shapes[0]) == 1 and axis in (-1, 0):
             return f"_k.log_softmax_rows({a[0]}.reshape((1, -1))).ravel()"
-        raise Unsupported("log_softmax beyond rows")
+        raise Unsupported("log_softmax beyond matrices")
     if op is ops.take:
         spec = n.kw["spec"]
         if all(s is not ARRAY for s in spec):
