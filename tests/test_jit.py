@@ -351,3 +351,19 @@ def test_auto_backend_takes_numba_for_small_programs_only():
     big = np.ones(sys.modules["chainrule.jit"].AUTO_NUMBA_MAX + 1)  # cr.jit is the class
     assert f.backend_of(big) == "numpy"
     np.testing.assert_allclose(f(big), cr.grad(rosen)(big), rtol=1e-12)
+
+
+def test_scatter_adds_repeated_entries_and_assigns_unique_ones():
+    rows = np.array([0, 0, 2, 1])  # a constant with a repeat: np.add.at must add
+    f = cr.grad(lambda x, cols: cr.sum(x[rows, cols] * np.arange(1.0, 5.0)))
+    jf = cr.jit(f)
+    x = np.zeros((3, 3))
+    for cols in (np.array([1, 1, 0, 2]), np.array([0, 2, 2, 2])):
+        np.testing.assert_array_equal(jf(x, cols), f(x, cols))
+    assert "_scatter" not in jf.source(x, cols)
+    g = cr.grad(lambda x, cols: cr.sum(x[np.arange(4), cols] ** 2))  # unique rows: assign
+    jg = cr.jit(g)
+    x = np.random.default_rng(7).normal(size=(4, 3))
+    for cols in (np.array([1, 1, 0, 2]), np.array([2, 2, 2, 2])):
+        np.testing.assert_array_equal(jg(x, cols), g(x, cols))
+    assert "_scatter" in jg.source(x, cols)

@@ -421,6 +421,36 @@ def _in_place(nodes, outs, ops):
     return plan
 
 
+def _only_arrays(n):
+    """True for indexing by index arrays only (``spec`` all ARRAY), as in q[rows, labels]."""
+    spec = (n.kw or {}).get("spec", ())
+    return bool(spec) and all(s is sh.ARRAY for s in spec) and len(spec) == len(n.args) - 1
+
+
+def _basic(n):
+    """True for basic indexing only (slices, integers, None, Ellipsis: no index array)."""
+    spec = (n.kw or {}).get("spec")
+    return spec is not None and len(n.args) == 1 and not any(s is sh.ARRAY for s in spec)
+
+
+def _unique_pairs(n):
+    """True if the index arrays of a scatter never name an entry twice, whatever the
+    inputs: 1-d, of one length, and one of them a constant without repeats (the rows
+    ``np.arange(B)`` of ``q[np.arange(B), y]``)."""
+    idx = n.args[1:]
+    if not all(len(a.shape) == 1 and a.shape == idx[0].shape for a in idx):
+        return False
+    return any(isinstance(a, passes.Const) and len(np.unique(a.value)) == a.value.size
+               for a in idx)
+
+
+def _scatter(g, idx, shape, dtype):
+    """A zero array of ``shape`` with g at ``idx`` (entries named once: assignment)."""
+    out = np.zeros(shape, dtype)
+    out[idx] = g
+    return out
+
+
 def _buffers(nodes, outs, plan, ops):
     """Indices of the nodes whose result can go to an array kept from call to call.
 
@@ -454,7 +484,7 @@ def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True, buffers=
     pooled = _buffers(nodes, out_refs, plan, ops) if buffers else []
 
     names = {}
-    env = {"_asarray": np.asarray}
+    env = {"_asarray": np.asarray, "_scatter": _scatter}
     consts = set()  # the names bound to values fixed at trace time (or read live)
 
     def const(obj, prefix="c"):
@@ -477,6 +507,17 @@ def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True, buffers=
         target = f"v{i}"
         if n.op is ops.transpose:  # a view: the method call skips two Python frames
             call = f"{ref(n.args[0])}.transpose({const(passes.transpose_axes(n))})"
+        elif n.op is ops.take and _only_arrays(n):  # q[rows, labels]: index directly
+            call = f"{ref(n.args[0])}[{', '.join(ref(a) for a in n.args[1:])},]"
+        elif n.op is ops.take and _basic(n):  # x[1:], x[:, 0]: index directly
+            call = f"{ref(n.args[0])}[{const(tuple(n.kw['spec']))}]"
+        elif n.op is ops.index_add and _basic(n):  # basic indexing never hits an entry twice
+            call = (f"_scatter({ref(n.args[0])}, {const(tuple(n.kw['spec']))}, "
+                    f"{const(tuple(n.shape))}, {const(n.dtype)})")
+        elif n.op is ops.index_add and _only_arrays(n) and _unique_pairs(n):
+            # no entry is hit twice: assign (np.add.at, for repeats, costs ~2 us more)
+            call = (f"_scatter({ref(n.args[0])}, ({''.join(ref(a) + ', ' for a in n.args[1:])}),"
+                    f" {const(tuple(n.shape))}, {const(n.dtype)})")
         else:
             args = [ref(a) for a in n.args]
             if i in plan:  # write over the dead argument: no new array

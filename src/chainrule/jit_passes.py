@@ -162,7 +162,20 @@ def _rewrite(n, ops):
         n.args, n.kw = [x, Const(axes)], None
     elif op in (ops.reshape, ops.squeeze, ops.expand_dims) and _same(n, args[0]):
         return args[0]
+    elif op is ops.unbroadcast and _sums_only_ones(args[0].shape, n.shape):
+        if _same(n, args[0]):
+            return args[0]
+        # summing over axes of length 1 moves nothing: a reshape (batch 1's bias gradients)
+        n.op, n.name, n.fun, n.args = ops.reshape, "reshape", ops.reshape.fun, [
+            args[0], Const(tuple(n.shape))]
     return n
+
+
+def _sums_only_ones(src, shape):
+    """True if un-broadcasting ``src`` to ``shape`` sums over axes of length 1 only."""
+    lead = len(src) - len(shape)
+    return lead >= 0 and all(s == 1 for s in src[:lead]) and all(
+        a == b or a == 1 for a, b in zip(src[lead:], shape))
 
 
 def _scalars(n):
