@@ -8,6 +8,7 @@ Each row adds one lever to the row above it (threads pinned to one, as in bench.
   no passes          the recording replayed as recorded (dead values dropped)
   + simplify         constants folded, x**2 -> square, 1*x -> x, transposes cancel, cse
   + in place         elementwise ufuncs write over dead temporaries
+  + direct indexing  x[1:], q[rows, y] and their scatters written as NumPy indexing
   + call path        the last signature checked by generated code (no pytree walk)
   + update inside    the SGD update traced into the program (as JAX's jit step does)
   + kept buffers     temporaries written into arrays kept from call to call (off by default)
@@ -70,9 +71,10 @@ def network_variants(d, m, k, batch):
     v = {"no passes": outside(False, fast=False),
          "+ simplify": outside({"simplify"}, fast=False),
          "+ in place": outside({"simplify", "in_place"}, fast=False),
-         "+ call path": outside({"simplify", "in_place"}),
-         "+ update inside": inside({"simplify", "in_place"}),
-         "+ kept buffers": inside({"simplify", "in_place", "buffers"})}
+         "+ direct indexing": outside({"simplify", "in_place", "index"}, fast=False),
+         "+ call path": outside({"simplify", "in_place", "index"}),
+         "+ update inside": inside({"simplify", "in_place", "index"}),
+         "+ kept buffers": inside({"simplify", "in_place", "index", "buffers"})}
     if importlib.util.find_spec("numba"):
         v["numba"] = inside(True, "numba")
     return v
@@ -91,8 +93,9 @@ def rosen_variants():
     v = {"no passes": make(False, fast=False),
          "+ simplify": make({"simplify"}, fast=False),
          "+ in place": make({"simplify", "in_place"}, fast=False),
-         "+ call path": make({"simplify", "in_place"}),
-         "+ kept buffers": make({"simplify", "in_place", "buffers"})}
+         "+ direct indexing": make({"simplify", "in_place", "index"}, fast=False),
+         "+ call path": make({"simplify", "in_place", "index"}),
+         "+ kept buffers": make({"simplify", "in_place", "index", "buffers"})}
     if importlib.util.find_spec("numba"):
         v["numba"] = make(True, backend="numba")
     return v

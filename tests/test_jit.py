@@ -133,7 +133,7 @@ def test_comparisons_on_plain_arrays_stay_plain():
 
 
 # ----- the passes: each one keeps replay == eager -------------------------------------------
-LEVERS = [True, False, {"simplify"}, {"in_place"}]
+LEVERS = [True, False, {"simplify"}, {"in_place"}, {"index"}]
 
 
 def rosen(x):
@@ -157,7 +157,8 @@ def oracle_programs():
     ]
 
 
-@pytest.mark.parametrize("optimize", LEVERS, ids=["all", "none", "simplify", "in_place"])
+@pytest.mark.parametrize("optimize", LEVERS,
+                         ids=["all", "none", "simplify", "in_place", "index"])
 @pytest.mark.parametrize("case", range(6))
 def test_every_pass_keeps_replay_equal_to_eager(case, optimize):
     f, args = oracle_programs()[case]
@@ -355,6 +356,7 @@ def test_auto_backend_takes_numba_for_small_programs_only():
 
 def test_scatter_adds_repeated_entries_and_assigns_unique_ones():
     rows = np.array([0, 0, 2, 1])  # a constant with a repeat: np.add.at must add
+    assert cr.jit(lambda x: x[1:], optimize=False).source(np.ones(3)).count("[") == 0
     f = cr.grad(lambda x, cols: cr.sum(x[rows, cols] * np.arange(1.0, 5.0)))
     jf = cr.jit(f)
     x = np.zeros((3, 3))
@@ -367,3 +369,5 @@ def test_scatter_adds_repeated_entries_and_assigns_unique_ones():
     for cols in (np.array([1, 1, 0, 2]), np.array([2, 2, 2, 2])):
         np.testing.assert_array_equal(jg(x, cols), g(x, cols))
     assert "_scatter" in jg.source(x, cols)
+    h = cr.grad(lambda x: cr.sum(x[np.array([-1, 2, 0])] ** 2))  # -1 and 2: the same row
+    np.testing.assert_array_equal(cr.jit(h)(np.arange(3.0)), h(np.arange(3.0)))

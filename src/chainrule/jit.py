@@ -68,7 +68,8 @@ class jit:
             where it is installed and every array has at most AUTO_NUMBA_MAX
             elements, where it pays; NumPy otherwise).
         optimize: the passes to run: True (all), False (none), or a set out of
-            {"simplify", "in_place", "buffers"} (for measuring what each buys;
+            {"simplify", "in_place", "index", "buffers"} (for measuring what each
+            buys; "index" writes indexing and scatters as direct NumPy indexing;
             "buffers", arrays kept from call to call for temporaries, is off by
             default: benchmarks/levers.py measures no gain from it here).
     """
@@ -81,7 +82,7 @@ class jit:
         self.fun = fun
         self.max_cache = max_cache
         self.backend = backend
-        self.optimize = ({"simplify", "in_place"} if optimize is True else
+        self.optimize = ({"simplify", "in_place", "index"} if optimize is True else
                          set() if optimize is False else set(optimize))
         self._cache = OrderedDict()
         self._fast = None
@@ -298,7 +299,8 @@ def _trace(fun, leaves, treedef, kwargs, backend="numpy", optimize=("simplify", 
     outs, out_def = flatten(out)
     replay, source, copies, nodes, out_refs = _compile(
         fun, inputs, vertices, outs, in_place="in_place" in optimize,
-        optimize="simplify" in optimize, buffers="buffers" in optimize)
+        optimize="simplify" in optimize, buffers="buffers" in optimize,
+        index="index" in optimize)
     program = _Program(replay, source, dynamic, out_def, copies)
     if backend == "auto":
         largest = max([n.value.size if isinstance(n.value, np.ndarray) else 1
@@ -440,8 +442,9 @@ def _unique_pairs(n):
     idx = n.args[1:]
     if not all(len(a.shape) == 1 and a.shape == idx[0].shape for a in idx):
         return False
-    return any(isinstance(a, passes.Const) and len(np.unique(a.value)) == a.value.size
-               for a in idx)
+    # array k indexes axis k; -1 and n-1 name the same entry, so compare modulo the length
+    return any(isinstance(a, passes.Const) and a.dtype.kind in "iu" and len(np.unique(
+        np.asarray(a.value) % n.shape[k])) == a.value.size for k, a in enumerate(idx))
 
 
 def _scatter(g, idx, shape, dtype):
@@ -467,7 +470,8 @@ def _buffers(nodes, outs, plan, ops):
             and (_is_ufunc(n.fun) or n.op is ops.matmul)]
 
 
-def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True, buffers=False):
+def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True, buffers=False,
+             index=True):
     """Straight-line Python source for the recorded vertices the outputs need.
 
     Returns (replay, source, copies, nodes, out_refs): ``copies`` are the output
@@ -507,6 +511,9 @@ def _compile(fun, inputs, vertices, outs, in_place=True, optimize=True, buffers=
         target = f"v{i}"
         if n.op is ops.transpose:  # a view: the method call skips two Python frames
             call = f"{ref(n.args[0])}.transpose({const(passes.transpose_axes(n))})"
+        elif not index and n.op in (ops.take, ops.index_add):  # the op's own function
+            call = f"{const(n.fun, 'f')}({', '.join(ref(a) for a in n.args)}"
+            call += f", **{const(n.kw, 'k')})" if n.kw else ")"
         elif n.op is ops.take and _only_arrays(n):  # q[rows, labels]: index directly
             call = f"{ref(n.args[0])}[{', '.join(ref(a) for a in n.args[1:])},]"
         elif n.op is ops.take and _basic(n):  # x[1:], x[:, 0]: index directly
