@@ -1,9 +1,10 @@
-"""Derivative checks for functions of complex arrays (autograd's convention).
+"""Derivative checks the catalogue tests add to tests/npcheck.py.
 
-A local stand-in for npcheck's complex branch, which differences the real
-part at Re(z) (dropping Im(z)) and so only agrees for linear functions.
-For F(z) = sum(Re(f(z) * c)), cr.grad must give dF/dRe z - i dF/dIm z, and
-cr.jvp a central difference along a complex direction.
+``complex_check``: for F(z) = sum(Re(f(z) * c)), cr.grad must give
+dF/dRe z - i dF/dIm z (autograd's convention) and cr.jvp a central difference
+along a complex direction. ``forward_over_forward``: jvp of jvp (npcheck runs
+reverse over reverse and forward over reverse only) against a central
+difference of the inner jvp.
 """
 import numpy as np
 
