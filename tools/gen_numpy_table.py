@@ -122,12 +122,13 @@ def _scipy_section(sub):
                 ""]
     from chainrule.primitive import Primitive
     ours = sorted(set(getattr(cmod, "__all__", [])))
+    conv = getattr(cmod, "CONVENTIONS", {})
     rows = []
     for name in ours:
         obj = getattr(cmod, name)
         if inspect.isfunction(obj) or isinstance(obj, Primitive) or inspect.isbuiltin(obj):
             rev, fwd = _modes(obj)
-            rows.append(f"| `scipy.{sub}.{name}` | {rev} | {fwd} |  |")
+            rows.append(f"| `scipy.{sub}.{name}` | {rev} | {fwd} | {_cell(conv.get(name, ''))} |")
         else:
             methods = getattr(obj, "methods", None) or sorted(
                 m for m in dir(obj) if not m.startswith("_") and callable(getattr(obj, m, None)))
