@@ -45,7 +45,7 @@ class Draw:
                 return s
 
     def bshapes(self, n=2, min_nd=0, max_nd=3, empty=False):
-        """n shapes broadcasting together: a common shape with leading axes dropped or axes set to 1."""
+        """n shapes broadcasting together: a common shape, leading axes dropped, axes set to 1."""
         full = self.shape(min_nd, max_nd, empty=empty)
         out = []
         for _ in range(n):
@@ -69,7 +69,7 @@ class Draw:
         return np.asarray(x, dtype=complex if cplx else np.float64)
 
     def axis_kw(self, nd, tuples=True, none=True):
-        """An axis argument for an array of ``nd`` dims: None, an int (maybe negative) or a tuple."""
+        """An axis argument for ``nd`` dims: None, an int (maybe negative) or a tuple."""
         kinds = (["none"] if none else []) + (["int"] if nd else []) + \
             (["tuple"] if tuples and nd else [])
         kind = self.pick(kinds or ["none"], "axis kind")
@@ -91,7 +91,7 @@ def reduced(shape, axis):
 
 
 class Call:
-    """One call: ``arrays`` (differentiated), applied as ``apply(fn, *arrays)``; ``kw`` for torch."""
+    """One call: ``arrays`` (differentiated), applied as ``apply(fn, *arrays)``."""
 
     def __init__(self, arrays, apply=None, kw=None, **p):
         self.arrays = [np.asarray(a) for a in arrays]
@@ -121,6 +121,9 @@ class Case:
 
 
 CASES = {}
+# key -> why it is not fuzzed. Empty: every differentiable function has a case. Variants left
+# out inside a case are noted at its generator (np.pad's statistic modes and np.cov's
+# weights are refused on Tensors with a clear error; xp of np.interp has no derivative).
 EXCLUDED = {}
 
 
@@ -216,14 +219,10 @@ for _f, (_dom, _cd, _tn) in UNARY.items():
     add(_f, unary(_dom, _cd), torch=_torch_unary(_tn) if _tn else None)
 add(np.imag, unary_no_0d_complex((-2, 2), (-2, 2)), torch=_torch_unary("imag"))
 
-add(np.angle, unary([(-2, -0.2), (0.2, 2)], (0.3, 2.0), kw={}), torch=_torch_unary("angle"))
-
-
 def _angle_deg(d):
     return Call([d.arr(d.shape(empty=True), (0.3, 2.0), cplx=True)], kw={"deg": True})
 
 
-add(np.angle, _angle_deg, torch=lambda T, c, x: T.rad2deg(T.angle(x)))
 add(np.angle, lambda d: _angle_deg(d) if d.flag("deg") else unary((0.3, 2), (0.3, 2))(d),
     torch=lambda T, c, x: T.rad2deg(T.angle(x)) if c.kw.get("deg") else T.angle(x))
 
@@ -267,11 +266,7 @@ def _ldexp(d):
 add(np.ldexp, _ldexp, torch=lambda T, c, x: T.ldexp(x, T.as_tensor(c.p["e"], dtype=x.dtype)))
 
 
-def _two_outputs(dom):
-    return unary(dom)
-
-
-add(np.modf, _two_outputs([(-2.9, -2.1), (-1.9, -1.1), (-0.9, -0.1), (0.1, 0.9), (1.1, 1.9)]))
+add(np.modf, unary([(-2.9, -2.1), (-1.9, -1.1), (-0.9, -0.1), (0.1, 0.9), (1.1, 1.9)]))
 add(np.divmod, binary((1.05, 1.95), (1.001, 1.02)))
 
 # ----- reductions and scans -------------------------------------------------------------------
@@ -340,11 +335,6 @@ add(np.prod, reduction((0.5, 1.5)), torch=T_reduce(_t_prod))
 add(np.var, reduction(ddof=True), torch=T_reduce(_t_var))
 add(np.std, reduction(ddof=True, empty=False, min_nd=1), torch=T_reduce(_t_std))
 add(np.ptp, reduction(), torch=T_reduce(_t_amax))
-
-
-def _std_nonconst(d):  # std needs a spread in each slice (its derivative is 1/std)
-    c = reduction(ddof=True, min_nd=1)(d)
-    return c
 
 
 def scan(dom=(-2.0, 2.0), axis_none=True, name=None):
@@ -767,7 +757,7 @@ def _sort(d):
     return Call([d.arr(shape)], kw=kw)
 
 
-add(np.sort, lambda d: _sort(d) if True else None)
+add(np.sort, _sort)
 
 
 def _partition(d):
@@ -1010,7 +1000,7 @@ def _tensordot(d):
     if d.flag("explicit axes") and k:
         perm = list(d.data.draw(st.permutations(range(len(b)))))
         b2 = tuple(b[p] for p in perm)
-        axes = (list(range(len(a) - k, len(a))), [perm.index(len(b) - len(b) + j) for j in range(k)])
+        axes = (list(range(len(a) - k, len(a))), [perm.index(j) for j in range(k)])
         return Call([d.arr(a), d.arr(b2)], kw={"axes": axes})
     return Call([d.arr(a), d.arr(b)], kw={"axes": k})
 
@@ -1041,7 +1031,7 @@ add(np.linalg.vecdot, _vecdot, torch=lambda T, c, a, b: T.linalg.vecdot(a, b))
 
 
 def _cross(d):
-    k = d.pick([2, 3]) if True else 3
+    k = d.pick([2, 3])
     s1, s2 = d.bshapes(2, max_nd=2)
     if k == 2:
         return Call([d.arr(s1 + (2,)), d.arr(s2 + (2,))])
@@ -1109,10 +1099,6 @@ def square(kind="general", batch=True, cplx=False, n_max=3, n_min=1):
         elif kind == "symmetric":  # spread eigenvalues: diagonal 0, 3, 6... plus a perturbation
             a = 0.3 * (a + np.swapaxes(a.conj(), -1, -2)) + np.diag(3.0 * np.arange(n))
         return Call([a])
-    return gen
-
-
-def _sym_vjp_safe(gen):
     return gen
 
 
@@ -1613,7 +1599,7 @@ add(np.arange, _arange, torch=lambda T, c, *a: a[0] + T.arange(
     len(np.arange(*[float(x.detach()) for x in a])), dtype=a[0].dtype) *
     (a[2] if len(a) == 3 else 1.0))
 
-# ----- npextra (compositions dispatched for NumPy: convolve, interp, cov, poly*...) ------------------
+# ----- npextra (compositions dispatched for NumPy: convolve, interp, cov, poly*...) 
 
 
 def _ediff1d(d):

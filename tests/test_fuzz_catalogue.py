@@ -1,4 +1,4 @@
-"""Hypothesis fuzzing of the whole catalogue: chainrule.numpy's functions and chainrule.scipy.special.
+"""Hypothesis fuzzing of the whole catalogue: chainrule.numpy and chainrule.scipy.special.
 
 The functions are discovered at run time: every differentiable entry of
 ``chainrule.ops.catalogue.IMPLS`` (NumPy callable -> implementation), of
@@ -45,7 +45,7 @@ import chainrule.scipy.special as crs
 from chainrule.numpy._namespace import kind
 from chainrule.ops import npextra
 from chainrule.ops.catalogue import IMPLS
-from catalogue_cases import CASES, EXCLUDED, Call, Case, Draw, binary, unary
+from catalogue_cases import CASES, EXCLUDED, Case, Draw, binary, unary
 from fd import numeric_grad, numeric_jacobian
 from npcheck import _complex_grad
 
@@ -208,7 +208,7 @@ class Subject:
         return f"{label(self.key)}: {text}\ncall: {self.call!r}"
 
 
-# ----- the per-function checks ----------------------------------------------------------------------
+# ----- the per-function checks 
 
 def check_value(s):
     """(a) chainrule's value (Tensors in, recorded) equals the reference's."""
@@ -319,7 +319,7 @@ def test_function(key, data):
     check_second_order(s)
 
 
-# ----- small random programs: 2-3 catalogue calls chained -------------------------------------------
+# ----- small random programs: 2-3 catalogue calls chained 
 # Each step is f(N, S, x, pool): N is NumPy or chainrule.numpy, S scipy.special or
 # chainrule.scipy.special; steps take any real input (squashing it into their domain first
 # with tanh/exp, themselves catalogue or core calls) so that every chain is defined.
