@@ -1780,3 +1780,54 @@ def _piecewise(d):
 
 add(np.piecewise, _piecewise)
 add(np.ix_, lambda d: Call([d.arr((d.int(1, 3),)) for _ in range(d.int(1, 3))]))
+
+# ----- more PyTorch oracles for cases above ----------------------------------------------------
+
+
+def _t_quantile(scale, nan=False):
+    def f(T, c, x):
+        kw = c.kw
+        ax = kw.get("axis")
+        if isinstance(ax, tuple):
+            if len(ax) != 1:
+                return None
+            ax = ax[0]
+        q = T.as_tensor(c.p["q"] / scale, dtype=x.dtype)
+        fn = T.nanquantile if nan else T.quantile
+        return fn(x, q, dim=ax, keepdim=kw.get("keepdims", False), interpolation=kw["method"])
+    return f
+
+
+CASES[np.quantile].torch = _t_quantile(1.0)
+CASES[np.percentile].torch = _t_quantile(100.0)
+CASES[np.nanquantile].torch = _t_quantile(1.0, nan=True)
+CASES[np.nanpercentile].torch = _t_quantile(100.0, nan=True)
+
+
+def _t_median(nan=False):
+    def f(T, c, x):
+        ax = c.kw.get("axis")
+        if isinstance(ax, tuple):
+            if len(ax) != 1:
+                return None
+            ax = ax[0]
+        fn = T.nanquantile if nan else T.quantile
+        return fn(x, 0.5, dim=ax, keepdim=c.kw.get("keepdims", False))
+    return f
+
+
+CASES[np.median].torch = _t_median()
+CASES[np.nanmedian].torch = _t_median(nan=True)
+CASES[np.sort].torch = lambda T, c, x: (T.sort(x.reshape(-1)).values if c.kw.get("axis") is None
+                                        else T.sort(x, dim=c.kw["axis"]).values)
+CASES[np.flip].torch = lambda T, c, x: T.flip(x, dims=tuple(range(x.ndim)) if c.kw["axis"] is None
+                                              else np.atleast_1d(c.kw["axis"]).tolist())
+CASES[np.kron].torch = lambda T, c, a, b: T.kron(a, b)
+CASES[np.inner].torch = lambda T, c, a, b: T.inner(a, b)
+CASES[np.vdot].torch = lambda T, c, a, b: T.vdot(a.reshape(-1), b.reshape(-1))
+CASES[np.tile].torch = lambda T, c, x: T.tile(x, c.p["reps"] if isinstance(c.p["reps"], tuple)
+                                              else (c.p["reps"],))
+CASES[np.cross].torch = lambda T, c, a, b: (T.linalg.cross(*T.broadcast_tensors(a, b))
+                                            if a.shape[-1] == 3 and b.shape[-1] == 3 else None)
+CASES[np.polyval].torch = None
+CASES[np.nanprod].torch = lambda T, c, x: T_reduce(_t_prod)(T, c, T.nan_to_num(x, nan=1.0))
