@@ -8,6 +8,13 @@ median over several repetitions of the time per step (or per op); ratios are
 chainrule / peer from the same run. Peers that are not installed are skipped.
 """
 import os
+import sys
+
+# --blas-kernels NAME picks OpenBLAS's kernels (OPENBLAS_CORETYPE): it must be set before
+# NumPy loads. OpenBLAS 0.3.31 takes this machine's AMD Zen 5 for a Haswell (AVX2); its
+# SkylakeX (AVX-512) kernels run float64 matmul 1.6x faster here (docs/performance.md).
+if "--blas-kernels" in sys.argv[:-1]:
+    os.environ["OPENBLAS_CORETYPE"] = sys.argv[sys.argv.index("--blas-kernels") + 1]
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
            "XLA_FLAGS", "VECLIB_MAXIMUM_THREADS"):
@@ -18,7 +25,6 @@ import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -272,6 +278,19 @@ def summary(res):
               f"{ratio:6.2f}x  (target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})")
 
 
+def blas_kernels():
+    """NumPy's BLAS and the kernels it runs (threadpoolctl, where installed)."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    for info in threadpoolctl.threadpool_info():
+        if info.get("user_api") == "blas":
+            return f"{info.get('internal_api')} {info.get('version')}, " \
+                   f"kernels {info.get('architecture')}"
+    return "unknown"
+
+
 WORKLOADS = ("net1", "net128", "rosen", "callpath", "matmul", "compile", "chain", "memory")
 
 
@@ -280,6 +299,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--blas-kernels", metavar="NAME",
+                    help="OpenBLAS kernels to use (OPENBLAS_CORETYPE, e.g. SkylakeX on an "
+                    "AVX-512 CPU it takes for an older one); default: its own detection")
     ap.add_argument("--clock", choices=sorted(CLOCK), default="cpu",
                     help="cpu: this process's CPU time (default); wall: elapsed time")
     ap.add_argument("--only", default=",".join(WORKLOADS),
@@ -293,10 +315,11 @@ def main():
     if a.skip_memory:
         only.discard("memory")
     rep = 5 if a.quick else 11
-    missing = [m for m in ("torch", "autograd", "jax") if not have(m)]
+    print(f"NumPy {np.__version__}, BLAS: {blas_kernels()}")
+    missing = [m for m in ("torch", "autograd", "jax", "numba") if not have(m)]
     if missing:
         print(f"peers not installed (their columns are skipped): {', '.join(missing)}")
-    res = {}
+    res = {"blas": blas_kernels()}
     if "net1" in only:
         res["64-32-10, batch 1"] = network(64, 32, 10, 1, 200, rep)
         report("64-32-10, batch 1: one SGD step (forward + backward + update)",
