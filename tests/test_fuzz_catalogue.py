@@ -476,3 +476,40 @@ def test_bug_polyder_past_degree():
     p = np.array([3.0])
     got = cnp.polyder(cr.tensor(p, requires_grad=True), 1)
     assert np.shape(got) == np.shape(np.polyder(p, 1))
+
+
+# ----- the fuzzer catches wrong rules (a check that cannot fail checks nothing) ---------------------
+
+def _mutant(which):
+    """sin with one rule wrong: 'vjp' (off by 1%), 'jvp' (off by 1%) or 'second' (a VJP
+    rule read from the value, so that it is a constant to the next derivative)."""
+    op = cr.primitive(np.sin, name=f"sin_{which}")
+
+    def plain(x):
+        return x.value if isinstance(x, cr.Tensor) else np.asarray(x)
+    if which == "second":
+        op.defvjp(lambda g, ans, x: g * np.cos(plain(x)))
+    else:
+        op.defvjp(lambda g, ans, x: g * cr.cos(x) * (1.01 if which == "vjp" else 1.0))
+    op.defjvp(lambda t, ans, x: t * cr.cos(x) * (1.01 if which == "jvp" else 1.0))
+    return op
+
+
+@pytest.mark.parametrize("which", ["vjp", "jvp", "second"])
+def test_fuzzer_catches_a_wrong_rule(which, monkeypatch):
+    key = "mutant." + which
+    monkeypatch.setitem(FOUND, key, (_mutant(which), np.sin))
+    monkeypatch.setitem(CASES, key, Case(unary((0.3, 1.2))))
+
+    @settings(FUZZ, max_examples=5)
+    @given(data=st.data())
+    def run(data):
+        s = Subject(key, data)
+        check_value(s)
+        check_grad(s)
+        check_jvp(s)
+        check_second_order(s)
+    caught_by = {"vjp": "gradient of input 0 vs central", "jvp": "jvp of output 0",
+                 "second": "hessian of input 0"}[which]
+    with pytest.raises(AssertionError, match=caught_by):
+        run()
