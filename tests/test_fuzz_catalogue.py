@@ -21,7 +21,8 @@ For each drawn call, ``test_function``:
     float64/complex128), values and gradients equal torch's (its complex gradients are
     the conjugate of ours: chainrule follows HIPS autograd's convention);
 (e) second order (real inputs, up to 10 entries): ``cr.hessian`` equals central
-    differences of ``cr.grad``.
+    differences of ``cr.grad``, and forward over reverse (``cr.jacfwd`` of ``cr.grad``)
+    equals it.
 
 ``test_program`` chains 2-3 catalogue calls of one family (elementwise, reductions and
 scans, linear algebra, fft) into a small random program, checked by (a)-(c) against the
@@ -304,6 +305,10 @@ def check_second_order(s):
         num = numeric_jacobian(lambda *b: np.real(np.asarray(grad_i(*b))), s.arrays, i)
         assert_close(np.real(Hm), num, s.case.rtol * 30, s.case.rtol * 3,
                      s.what(f"hessian of input {i} vs central differences of cr.grad"))
+        # forward over reverse: the VJP rules differentiated by their JVP rules
+        Hfr = cr.jacfwd(grad_i, argnums=i)(*[b.copy() for b in s.arrays])
+        assert_close(np.real(Hfr), np.real(Hm), 1e-8, 1e-9,
+                     s.what(f"forward-over-reverse hessian of input {i} vs cr.hessian"))
         return  # one input per example: the others get their turn in other examples
 
 
