@@ -160,10 +160,17 @@ def _values(x, what=None):
     return x
 
 
+# Other libraries' ufuncs with chainrule rules (scipy.special's, registered when
+# chainrule.scipy.special is imported): NumPy hands them to Tensor too.
+FOREIGN_UFUNCS = {}
+
+
 def ufunc_impl(ufunc):
     """The implementation of a NumPy ufunc on Tensors, or None."""
     op = UFUNCS.get(ufunc) or catalogue.IMPLS.get(ufunc)
-    return op if op is not None else npextra.NUMPY_IMPLS.get(ufunc)
+    if op is None:
+        op = npextra.NUMPY_IMPLS.get(ufunc) or FOREIGN_UFUNCS.get(ufunc)
+    return op
 
 
 def function_impl(func):

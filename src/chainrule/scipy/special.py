@@ -887,11 +887,11 @@ def _register_dispatch():
     here, as NumPy's do to chainrule.numpy: NumPy hands every ufunc to Tensor's
     ``__array_ufunc__``, which looks it up in the catalogue."""
     import scipy.special as _sp
-    from ..ops import catalogue
+    from ..ops import dispatch
     for name in __all__:
         fn = getattr(_sp, name, None)
         if isinstance(fn, np.ufunc) and name in globals():
-            catalogue.IMPLS.setdefault(fn, globals()[name])
+            dispatch.FOREIGN_UFUNCS.setdefault(fn, globals()[name])
 
 
 _register_dispatch()
