@@ -1831,3 +1831,271 @@ CASES[np.cross].torch = lambda T, c, a, b: (T.linalg.cross(*T.broadcast_tensors(
                                             if a.shape[-1] == 3 and b.shape[-1] == 3 else None)
 CASES[np.polyval].torch = None
 CASES[np.nanprod].torch = lambda T, c, x: T_reduce(_t_prod)(T, c, T.nan_to_num(x, nan=1.0))
+
+# ----- chainrule.scipy.linalg, .signal, .stats, .integrate ------------------------------------------
+# keys: "linalg.<name>", "signal.<name>", "stats.<distribution>.<method>", "integrate.odeint"
+
+
+def _tri(d):
+    n = d.int(1, 3)
+    lower = d.flag("lower")
+    a = d.arr((n, n)) * 0.5 + 2.0 * np.eye(n)
+    b = d.arr((n,) if d.flag("vector") else (n, 2))
+    kw = {"lower": lower, "trans": d.pick([0, 1, "T"]), "unit_diagonal": d.flag("unit")}
+    return Call([a, b], kw=kw)
+
+
+add("linalg.solve_triangular", _tri)
+
+
+def _banded(d):
+    n, lo, up = d.int(1, 4), d.int(0, 2), d.int(0, 2)
+    ab = d.arr((lo + up + 1, n)) * 0.3
+    ab[up] = ab[up] + 3.0  # the diagonal row: diagonally dominant
+    # the corners LAPACK never reads, fixed at 0 (their derivative is 0 either way)
+    for i in range(up):
+        ab[i, :up - i] = 0.0
+    for i in range(lo):
+        ab[up + 1 + i, n - 1 - i:] = 0.0
+    mask = ab != 0
+    b = d.arr((n,) if d.flag("vector") else (n, 2))
+    return Call([ab[mask], b], apply=lambda fn, v, b: fn(
+        (lo, up), cnp.zeros(ab.shape) + _scatter(v, mask), b))
+
+
+def _scatter(v, mask):
+    """An array of mask's shape holding v at the True entries (0 elsewhere), recorded."""
+    idx = np.flatnonzero(mask)
+    eye = np.zeros((mask.size, idx.size))
+    eye[idx, np.arange(idx.size)] = 1.0
+    return cnp.reshape(cnp.matmul(eye, v), mask.shape)
+
+
+add("linalg.solve_banded", _banded)
+
+
+def _sylvester(d):
+    n, m = d.int(1, 3), d.int(1, 3)
+    a = 2.0 * np.eye(n) + 0.3 * d.arr((n, n))
+    b = 2.0 * np.eye(m) + 0.3 * d.arr((m, m))  # spectra of a and -b apart
+    return Call([a, b, d.arr((n, m))])
+
+
+add("linalg.solve_sylvester", _sylvester)
+
+
+def _near_identity(scale=0.3, shift=2.0):
+    def gen(d):
+        n = d.int(1, 3)
+        return Call([shift * np.eye(n) + scale * d.arr((n, n))])
+    return gen
+
+
+add("linalg.sqrtm", _near_identity(), torch=None)
+add("linalg.expm", _near_identity(0.5, 0.0), torch=lambda T, c, a: T.linalg.matrix_exp(a))
+add("linalg.inv", _near_identity(1.0, 3.0), torch=lambda T, c, a: T.linalg.inv(a))
+add("linalg.det", _near_identity(1.0, 3.0), torch=lambda T, c, a: T.linalg.det(a))
+add("linalg.pinv", lambda d: Call(_svd_in(d).arrays[:1]) if True else None)
+
+
+def _sp_spd(d, extra=None):
+    n = d.int(1, 3)
+    a = d.arr((n, n))
+    return n, a @ a.T + n * np.eye(n)
+
+
+def _sp_cholesky(d):
+    n, a = _sp_spd(d)
+    return Call([a], kw={"lower": d.flag("lower")})
+
+
+add("linalg.cholesky", _sp_cholesky)
+add("linalg.cho_factor", lambda d: (lambda c: Call(c.arrays, apply=lambda fn, a: (
+    cnp.tril(fn(a, **c.kw)[0]) if c.kw["lower"] else cnp.triu(fn(a, **c.kw)[0])), kw=c.kw))(
+    _sp_cholesky(d)))
+
+
+def _cho_solve(d):
+    n, a = _sp_spd(d)
+    lower = d.flag("lower")
+    c = np.linalg.cholesky(a)
+    c = c if lower else c.T.copy()
+    b = d.arr((n,) if d.flag("vector") else (n, 2))
+    # the factor's unread triangle: fixed zeros, only the factor's own entries vary
+    tri = np.tril(np.ones((n, n), bool)) if lower else np.triu(np.ones((n, n), bool))
+    return Call([c[tri], b], apply=lambda fn, v, b: fn((_scatter(v, tri), lower), b))
+
+
+add("linalg.cho_solve", _cho_solve)
+
+
+def _sp_solve(d):
+    c = _near_identity(1.0, 3.0)(d)
+    n = c.arrays[0].shape[0]
+    return Call([c.arrays[0], d.arr((n,) if d.flag("vector") else (n, 2))])
+
+
+add("linalg.solve", _sp_solve, torch=lambda T, c, a, b: T.linalg.solve(a, b))
+
+
+def _sp_eigh(d):
+    c = square("symmetric", batch=False)(d)
+    return Call(c.arrays, kw={"lower": d.flag("lower")})
+
+
+def _sp_sym_to_triangle(g, call):
+    return sym_to_triangle(g, Call([], kw={"UPLO": "L" if call.kw["lower"] else "U"}))
+
+
+add("linalg.eigh", _sp_eigh, post=_gauge, tgrad=_sp_sym_to_triangle,
+    torch=lambda T, c, a: tuple(T.linalg.eigh(a, UPLO="L" if c.kw["lower"] else "U")))
+add("linalg.eigvalsh", _sp_eigh, tgrad=_sp_sym_to_triangle,
+    torch=lambda T, c, a: T.linalg.eigvalsh(a, UPLO="L" if c.kw["lower"] else "U"))
+
+
+def _sp_svd(d):
+    c = _svd_in(d)
+    a = c.arrays[0]
+    if a.ndim > 2:
+        a = a[0]
+    return Call([a], kw={"full_matrices": False})
+
+
+add("linalg.svd", _sp_svd, post=_svd_post,
+    torch=lambda T, c, a: tuple(T.linalg.svd(a, full_matrices=False)))
+
+
+def _sp_qr(d):
+    c = _qr(d)
+    return Call(c.arrays, kw={"mode": d.pick(["economic", "r"])})
+
+
+add("linalg.qr", _sp_qr, post=lambda r: r if isinstance(r, (tuple, list)) else (r,))
+
+
+def _sp_norm(d):
+    c = _norm(d)
+    if c.arrays[0].ndim > 2 and c.kw.get("axis") is None:
+        c.kw["axis"] = (-2, -1) if c.kw.get("ord") is not None else None
+    return c
+
+
+add("linalg.norm", _sp_norm, order=1)
+
+
+def _sig(twod=False, fft=False):
+    def gen(d):
+        nd = 2 if twod else d.int(1, 2)
+        s1 = tuple(d.int(1, 4) for _ in range(nd))
+        s2 = tuple(d.int(1, 3) for _ in range(nd))
+        mode = d.pick(["full", "same", "valid"])
+        if mode == "valid" and not (all(a >= b for a, b in zip(s1, s2)) or
+                                    all(b >= a for a, b in zip(s1, s2))):
+            mode = "full"
+        kw = {"mode": mode}
+        if twod:
+            pass  # boundary 'wrap'/'symm' are refused with a clear error (a documented gap)
+        elif not fft and d.flag("method"):
+            kw["method"] = d.pick(["direct", "fft"])
+        c = not twod and d.int(0, 3, "complex?") == 0
+        return Call([d.arr(s1, cplx=c), d.arr(s2, cplx=c)], kw=kw)
+    return gen
+
+
+add(["signal.convolve", "signal.correlate"], _sig())
+add(["signal.fftconvolve", "signal.oaconvolve"], _sig(fft=True))
+add(["signal.convolve2d", "signal.correlate2d"], _sig(twod=True))
+
+# stats: (parameters as (name, domain)), the x domain; every method of the object
+STATS = {
+    "norm": ([("loc", (-1, 1)), ("scale", (0.5, 2))], (-3, 3)),
+    "logistic": ([("loc", (-1, 1)), ("scale", (0.5, 2))], (-3, 3)),
+    "laplace": ([("loc", (-1, 1)), ("scale", (0.5, 2))], [(-3, -1.2), (1.2, 3)]),
+    "t": ([("df", (1.5, 6)), ("loc", (-1, 1)), ("scale", (0.5, 2))], (-3, 3)),
+    "beta": ([("a", (0.8, 3)), ("b", (0.8, 3))], (0.1, 0.9)),
+    "gamma": ([("a", (0.8, 3)), ("scale", (0.5, 2))], (0.2, 4)),
+    "chi2": ([("df", (1.5, 5))], (0.2, 4)),
+    "expon": ([("loc", (-1, 0)), ("scale", (0.5, 2))], (0.2, 3)),
+    "uniform": ([("loc", (-1, -0.6)), ("scale", (2.0, 3.0))], (-0.5, 0.9)),
+}
+
+
+def _stats(dist, method):
+    params, xdom = STATS[dist]
+
+    def gen(d):
+        shapes = d.bshapes(1 + len(params))
+        arrays = [d.arr(shapes[0], xdom)] + [d.arr(s, dom) for s, (_, dom) in
+                                             zip(shapes[1:], params)]
+        names = [n for n, _ in params]
+        return Call(arrays, apply=lambda fn, x, *p: fn(x, **dict(zip(names, p))))
+    return gen
+
+
+def _poisson(method):
+    def gen(d):
+        s1, s2 = d.bshapes(2)
+        k = d.rng.integers(0, 6, size=s1)
+        return Call([d.arr(s2, (0.5, 5))], apply=lambda fn, mu: fn(k, mu))
+    return gen
+
+
+def _dirichlet(method):
+    def gen(d):
+        k = d.int(2, 4)
+        x = d.rng.dirichlet(np.ones(k), size=d.pick([None, 3]))
+        x = x if x.ndim == 1 else x.T.copy()  # SciPy: quantiles along the first axis
+        return Call([d.arr((k,), (0.5, 3))], apply=lambda fn, alpha: fn(x, alpha))
+    return gen
+
+
+def _mvn(method):
+    def gen(d):
+        n = d.int(1, 3)
+        xs = d.pick([(n,), (2, n)])
+        # cov built from a free matrix inside the call: no convention for its unread triangle
+        eye = np.eye(n)
+        arrays = [d.arr(xs), d.arr((n,)), d.arr((n, n)) * 0.5]
+        if method == "entropy":
+            return Call(arrays[2:], apply=lambda fn, B: fn(cov=cnp.matmul(B, B.T) + eye))
+        return Call(arrays, apply=lambda fn, x, m, B: fn(x, m, cnp.matmul(B, B.T) + eye))
+    return gen
+
+
+def stats_case(dist, method):
+    if dist == "poisson":
+        return _poisson(method)
+    if dist == "dirichlet":
+        return _dirichlet(method)
+    if dist == "multivariate_normal":
+        return _mvn(method)
+    return _stats(dist, method)
+
+
+def _register_stats():
+    import chainrule.scipy.stats as crst
+    for dist in crst.__all__:
+        for method in getattr(getattr(crst, dist), "methods", ()):
+            if dist in STATS or dist in ("poisson", "dirichlet", "multivariate_normal"):
+                add(f"stats.{dist}.{method}", stats_case(dist, method))
+
+
+_register_stats()
+# norm.ppf: the quantile function, in q (0, 1) and loc/scale
+add("stats.norm.ppf", lambda d: (lambda s: Call(
+    [d.arr(s[0], (0.05, 0.95)), d.arr(s[1], (-1, 1)), d.arr(s[2], (0.5, 2))],
+    apply=lambda fn, q, loc, scale: fn(q, loc=loc, scale=scale)))(d.bshapes(3)))
+
+
+def _odeint(d):
+    n = d.int(1, 2)
+    t = np.cumsum(np.concatenate([[0.0], d.arr((d.int(1, 3),), (0.2, 0.6))]))
+    tol = {"rtol": 1e-12, "atol": 1e-12}
+
+    def f(y, t, k):
+        return -k * y + 0.3 * cnp.sin(t + y[::-1])
+    return Call([d.arr((n,)), t, d.arr((), (0.5, 1.5))],
+                apply=lambda fn, y0, t, k: fn(f, y0, t, args=(k,), **tol))
+
+
+add("integrate.odeint", _odeint, order=1, rtol=1e-4)

@@ -3,7 +3,9 @@
 The functions are discovered at run time: every differentiable entry of
 ``chainrule.ops.catalogue.IMPLS`` (NumPy callable -> implementation), of
 ``chainrule.ops.npextra.NUMPY_IMPLS`` (compositions NumPy dispatches: convolve, interp,
-cov, poly*...) and of ``chainrule.scipy.special.__all__``. Each has an argument generator in
+cov, poly*...), of ``chainrule.scipy.special.__all__``, ``.linalg``, ``.signal`` and
+``.integrate``, and every method (pdf, logcdf, ...) of each ``chainrule.scipy.stats``
+distribution. Each has an argument generator in
 tests/catalogue_cases.py (random shapes: 0-d, size-1 axes, broadcasting, axis and
 keepdims variants, empty arrays where NumPy allows, complex where the function is
 defined on it; values inside the domain and away from kinks and ties).
@@ -32,17 +34,20 @@ Seeded and bounded: derandomize=True, no example database; CHAINRULE_FUZZ_EXAMPL
 examples per function (default 15: the file runs in about 40 s on two cores;
 CHAINRULE_FUZZ_EXAMPLES=100 is the long run).
 """
+import importlib
 import os
 import warnings
 
 import numpy as np
 import pytest
 import scipy.special as ss
+import scipy.stats
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 import chainrule as cr
 import chainrule.numpy as cnp
 import chainrule.scipy.special as crs
+import chainrule.scipy.stats as crst
 from chainrule.numpy._namespace import kind
 from chainrule.ops import npextra
 from chainrule.ops.catalogue import IMPLS
@@ -65,7 +70,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore:.*does not depend on the differ
 
 def label(key):
     if isinstance(key, str):
-        return "scipy." + key
+        return "scipy." + key if not key.startswith("mutant") else key
     m = "numpy" if isinstance(key, np.ufunc) else getattr(key, "__module__", None) or "numpy"
     mod = {"numpy": "np", "numpy.linalg": "np.linalg", "numpy.fft": "np.fft"}.get(m, m)
     return f"{mod}.{key.__name__}"
@@ -87,6 +92,16 @@ def discover():
         obj = getattr(crs, name)
         if kind(obj) == "differentiable":
             found["special." + name] = (obj, getattr(ss, name))
+    for sub in ("linalg", "signal", "integrate"):
+        ours, theirs = importlib.import_module("chainrule.scipy." + sub), \
+            importlib.import_module("scipy." + sub)
+        for name in ours.__all__:
+            if kind(getattr(ours, name)) == "differentiable":
+                found[f"{sub}.{name}"] = (getattr(ours, name), getattr(theirs, name))
+    for name in crst.__all__:  # each method of each distribution
+        ours, theirs = getattr(crst, name), getattr(scipy.stats, name)
+        for method in getattr(ours, "methods", ()):
+            found[f"stats.{name}.{method}"] = (getattr(ours, method), getattr(theirs, method))
     return found
 
 
