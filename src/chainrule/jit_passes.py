@@ -147,7 +147,8 @@ def _rewrite(n, ops):
         c, x = inner.args
         if isinstance(c, Const) and c.shape == () and _same(n, x):
             # -(c*x) == (-c)*x exactly: negation only flips the sign bit
-            n.op, n.name, n.fun, n.args = ops.multiply, "multiply", np.multiply, [Const(-c.value), x]
+            n.op, n.name, n.fun = ops.multiply, "multiply", ops.multiply.fun
+            n.args = [Const(-c.value), x]
     elif op in (ops.add, ops.subtract, ops.divide):
         _scalars(n)
     elif op is ops.transpose:
