@@ -371,3 +371,14 @@ def test_scatter_adds_repeated_entries_and_assigns_unique_ones():
     assert "_scatter" in jg.source(x, cols)
     h = cr.grad(lambda x: cr.sum(x[np.array([-1, 2, 0])] ** 2))  # -1 and 2: the same row
     np.testing.assert_array_equal(cr.jit(h)(np.arange(3.0)), h(np.arange(3.0)))
+
+
+def test_numba_backend_without_numba_says_how_to_get_it(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "numba", None)   # as if it were not installed
+    monkeypatch.delitem(sys.modules, "chainrule.jit_numba", raising=False)
+    with pytest.raises(ImportError, match=r"chainrule\[jit\]"):
+        cr.jit(cr.grad(rosen), backend="numba")(np.ones(3))
+    f = cr.jit(cr.grad(rosen), backend="auto")
+    np.testing.assert_allclose(f(np.ones(3)), cr.grad(rosen)(np.ones(3)))
+    assert f.backend_of(np.ones(3)) == "numpy"

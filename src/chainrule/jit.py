@@ -311,7 +311,12 @@ def _trace(fun, leaves, treedef, kwargs, backend="numpy", optimize=("simplify", 
             return program
         backend = "numba"
     if backend == "numba":
-        from . import jit_numba  # numba loads only when asked for (it takes a second)
+        try:
+            from . import jit_numba  # numba loads only when asked for (it takes a second)
+        except ImportError as e:
+            raise ImportError(f"cr.jit(backend='numba') needs numba ({e}); install it with "
+                              f"pip install 'chainrule[jit]', or use backend='auto', which "
+                              f"replays with NumPy where numba is missing") from e
         jit_numba.attach(program, fun, inputs, nodes, out_refs, _ops)
     return program
 
