@@ -377,6 +377,7 @@ def test_numba_backend_without_numba_says_how_to_get_it(monkeypatch):
     import sys
     monkeypatch.setitem(sys.modules, "numba", None)   # as if it were not installed
     monkeypatch.delitem(sys.modules, "chainrule.jit_numba", raising=False)
+    monkeypatch.delattr(sys.modules["chainrule"], "jit_numba", raising=False)
     with pytest.raises(ImportError, match=r"chainrule\[jit\]"):
         cr.jit(cr.grad(rosen), backend="numba")(np.ones(3))
     f = cr.jit(cr.grad(rosen), backend="auto")

@@ -305,7 +305,7 @@ def _trace(fun, leaves, treedef, kwargs, backend="numpy", optimize=("simplify", 
     if backend == "auto":
         largest = max([n.value.size if isinstance(n.value, np.ndarray) else 1
                        for n in nodes], default=0)
-        if largest > AUTO_NUMBA_MAX or importlib.util.find_spec("numba") is None:
+        if largest > AUTO_NUMBA_MAX or not _have_numba():
             program.numba_refused = (f"backend='auto': arrays of {largest} elements"
                                      if largest > AUTO_NUMBA_MAX else "numba is not installed")
             return program
@@ -319,6 +319,13 @@ def _trace(fun, leaves, treedef, kwargs, backend="numpy", optimize=("simplify", 
                               f"replays with NumPy where numba is missing") from e
         jit_numba.attach(program, fun, inputs, nodes, out_refs, _ops)
     return program
+
+
+def _have_numba():
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):  # ValueError: sys.modules["numba"] is None
+        return False
 
 
 # backend="auto" compiles with numba only programs whose arrays are all this small:
