@@ -331,8 +331,8 @@ def _have_numba():
 # backend="auto" compiles with numba only programs whose arrays are all this small:
 # numba saves the ~0.3 us of dispatch per NumPy call, but its elementwise loops call
 # libm per element where NumPy's are vectorised (np.tanh on 32768 float64: ~25 us in
-# NumPy); at batch 128 of 784-256-10 numba was 1.1x to 1.2x slower (benchmarks/levers.py),
-# at batch 1 and on the 10-d Rosenbrock 4x to 15x faster.
+# NumPy); at batch 128 of 784-256-10 numba was 1.3x slower than the NumPy backend, at
+# batch 1 3.2x faster and on the 10-d Rosenbrock 4.6x faster (benchmarks/levers.py).
 AUTO_NUMBA_MAX = 4096
 
 
