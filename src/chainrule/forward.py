@@ -30,33 +30,41 @@ from .tracing import Transform
 def push_tangents(op, out, args, vals, kw, track):
     """{level: tangent of ``out``} for the active levels its inputs carry, or None."""
     cap, active = state.cap, state.levels
+    if len(active) == 1:
+        # One jvp running (the common case): one level, none below it. Skips the
+        # level bookkeeping (forward mode costs about a third less per op).
+        L = active[0]
+        if L > cap:
+            return None
+        t = _tangent_at(L, op, out, args, vals, kw, track, None, False)
+        return None if t is None else {L: t}
     levels = set()
     for a in args:
         if type(a) is Tensor and a.tangent is not None:
             levels.update(L for L in a.tangent if L <= cap and L in active)
-    if not levels:
-        return None
     tangents = {}
     for L in sorted(levels):  # outer levels first: level L's rule may need them on ans
-        t = _tangent_at(L, op, out, args, vals, kw, track, tangents)
+        t = _tangent_at(L, op, out, args, vals, kw, track, tangents, True)
         if t is not None:
             tangents[L] = t
     return tangents or None
 
 
-def _tangent_at(L, op, out, args, vals, kw, track, lower):
+def _tangent_at(L, op, out, args, vals, kw, track, lower, nested):
     """The level-L tangent of ``out``: the sum over inputs k of J^{k->out} t_k."""
     # The rules see Tensors when their result must itself be differentiated: by
     # a reverse trace (track) or by the levels below L. They then see a twin of
     # ``out`` carrying those levels (``out`` itself would make a reference cycle
     # through its own tangent).
-    if track or lower or any(type(a) is Tensor and a.tangent is not None
-                             and any(l < L for l in a.tangent) for a in args):
+    if track or lower or (nested and any(
+            type(a) is Tensor and a.tangent is not None and any(l < L for l in a.tangent)
+            for a in args)):
         ans, xs = _twin(out, track, lower), args
     else:
         ans, xs = out.value, vals
     saved = state.cap
     state.cap = L - 1
+    rules = op.jvps
     try:
         tan = None
         for k, a in enumerate(args):
@@ -65,7 +73,10 @@ def _tangent_at(L, op, out, args, vals, kw, track, lower):
             tk = a.tangent.get(L)
             if tk is None:
                 continue
-            declared, rule = rule_of(op.jvps, k)
+            try:
+                rule, declared = rules[k], True  # a tuple, or Each (variadic ops)
+            except (TypeError, IndexError):      # no rule list, or none for input k
+                rule, declared = None, False
             if rule is not None:
                 tk = rule(tk, ans, *xs, **kw) if kw else rule(tk, ans, *xs)
                 if getattr(tk, "shape", None) != out.value.shape:
@@ -83,8 +94,10 @@ def _tangent_at(L, op, out, args, vals, kw, track, lower):
         return None
     if tan.shape != out.value.shape:
         tan = broadcast_to(tan, out.value.shape)
-    if out.value.dtype.kind != "c" and _dtype(tan).kind == "c":
-        tan = real(tan)  # a real output has a real tangent
+    if out.value.dtype.kind != "c":
+        dt = getattr(tan.value if type(tan) is Tensor else tan, "dtype", None)
+        if dt is not None and dt.kind == "c":
+            tan = real(tan)  # a real output has a real tangent
     return tan
 
 
@@ -145,10 +158,6 @@ def _check_tangent(tk, op, k, shape):
     if not fits:
         raise RuleError(f"JVP rule of '{op.name}' for input {k} returned shape {got}, "
                         f"expected {shape} (the shape of the output)")
-
-
-def _dtype(x):
-    return x.value.dtype if type(x) is Tensor else np.asarray(x).dtype
 
 
 set_forward(push_tangents)
