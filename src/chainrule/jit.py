@@ -39,7 +39,7 @@ import numpy as np
 
 from . import jit_passes as passes
 from .errors import JitError
-from .ops import elementwise as ew, nn, reduce as red, shape as sh
+from .ops import compare as cmp, elementwise as ew, nn, reduce as red, shape as sh
 from .ops.linalg import matmul
 from .primitive import Primitive
 from .pytree import flatten, unflatten
@@ -348,6 +348,12 @@ class _Ops:
         self.unbroadcast = sh.unbroadcast
         self.take, self.index_add = sh._take, sh._index_add
         self.sum, self.mean, self.log_softmax = red.sum, red.mean, nn.log_softmax
+        self.max, self.min = red.max, red.min
+        self.relu, self.sigmoid, self.where = ew.relu, ew.sigmoid, ew.where
+        # ordering comparisons refuse complex input in Python first; on real input
+        # (known from the signature) they are these ufuncs
+        self.ordering = {cmp.greater: np.greater, cmp.greater_equal: np.greater_equal,
+                         cmp.less: np.less, cmp.less_equal: np.less_equal}
         # ops whose forward function returns a fresh array that nothing else holds
         self.fresh = {red.sum, red.mean, red.logsumexp, matmul, sh._index_add}
         self.fresh.update((nn.log_softmax, nn.softmax))

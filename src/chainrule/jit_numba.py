@@ -78,7 +78,17 @@ def index_add2_scalar(g, i, j, n0, n1):
     return out
 
 
-_KERNELS = ("log_softmax_rows", "take2", "index_add2", "index_add2_scalar")
+@numba.njit(cache=True)
+def sigmoid(x, one):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, one / (one + e), e / (one + e))
+
+
+@numba.njit(cache=True)
+def sigmoid_scalar(x, one):
+    e = np.exp(-abs(x))
+    return one / (one + e) if x >= 0 else e / (one + e)
+
 
 
 # ----- the source of one program -----------------------------------------------------------
@@ -167,6 +177,25 @@ def _expression(n, a, ops):
         if n.shape == ():
             return f"np.ascontiguousarray({a[0]}).ravel()[0]"
         return f"np.ascontiguousarray({a[0]}).reshape({n.shape!r})"
+    if op is ops.relu:  # relu'(0) = 0 is the rule's business; the value is max(x, 0)
+        return f"np.maximum({a[0]}, {_literal(0, n.dtype)})"
+    if op is ops.sigmoid:  # the forward's stable form: exp of a non-positive number only
+        if n.dtype.kind != "f":
+            raise Unsupported("sigmoid of a non-float")
+        one = _literal(1, n.dtype)
+        return (f"_k.sigmoid({a[0]}, {one})" if shapes[0] else
+                f"_k.sigmoid_scalar({a[0]}, {one})")
+    if op is ops.where:
+        if not all(s == n.shape or s == () for s in shapes):
+            raise Unsupported("where with broadcasting")
+        return f"np.where({a[0]}, {a[1]}, {a[2]})"
+    if op is ops.max or op is ops.min:
+        src = shapes[0]
+        axis = _param(n, 1, "axis", None)
+        if src == () or _axes_of(axis, len(src)) is not None:
+            raise Unsupported(f"{n.name} over some axes")
+        s = f"np.{n.name}({a[0]})"
+        return s if n.shape == () else f"np.full({n.shape!r}, {s})"
     if op is ops.sum or op is ops.mean:
         src = shapes[0]
         axis = _param(n, 1, "axis", None)
@@ -233,7 +262,10 @@ def program_source(nodes, out_refs, inputs, ops):
                          f"np.{n.dtype.name})")
             lines.append(f"    {target}[{_index_source(n.kw['spec'])}] = {ref(n.args[0])}")
         else:
-            args = [ref(x, n) for x in (n.args[:1] if n.op is ops.transpose else n.args)]
+            static_tail = n.op in (ops.transpose, ops.sum, ops.mean, ops.max, ops.min,
+                                   ops.log_softmax, ops.reshape, ops.squeeze,
+                                   ops.expand_dims, ops.unbroadcast)
+            args = [ref(x, n) for x in (n.args[:1] if static_tail else n.args)]
             lines.append(f"    {target} = {_expression(n, args, ops)}  # {n.name}")
         names[id(n)] = target
     outs = [ref(o) for o in out_refs]

@@ -11,7 +11,9 @@ exact in floating point unless its comment says otherwise):
 - ``fold``: a node all of whose arguments are constants is a constant: its
   traced value (the backward pass of ``sum`` seeds ones, the rules multiply
   them by constants: all of that is done once, when the program is traced).
-- ``simplify``: x**1 -> x, x**2 -> square(x), 1*x -> x, a constant array of
+- ``simplify``: x**1 -> x, x**2 -> square(x), 1*x -> x, x > y on real arrays ->
+  the ufunc itself (the comparison's Python check for complex input is settled by
+  the signature), a constant array of
   one repeated number -> that number (the ufunc broadcasts it for free),
   -(c*x) -> (-c)*x, transpose of a transpose -> one or none, a reshape or
   squeeze to the same shape -> nothing.
@@ -163,6 +165,8 @@ def _rewrite(n, ops):
         n.args, n.kw = [x, Const(axes)], None
     elif op in (ops.reshape, ops.squeeze, ops.expand_dims) and _same(n, args[0]):
         return args[0]
+    elif op in ops.ordering and all(a.dtype.kind != "c" for a in args):
+        n.fun = ops.ordering[op]  # x > 0 on real arrays: the ufunc itself, no Python frame
     elif op is ops.unbroadcast and _sums_only_ones(args[0].shape, n.shape):
         if _same(n, args[0]):
             return args[0]
