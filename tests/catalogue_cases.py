@@ -1166,8 +1166,8 @@ def _eig_input(d):
     return Call([a])
 
 
-add(np.linalg.eig, _eig_input, post=_eig_gauge, order=1)
-add(np.linalg.eigvals, _eig_input, torch=lambda T, c, a: T.linalg.eigvals(a), order=1)
+add(np.linalg.eig, _eig_input, post=_eig_gauge)
+add(np.linalg.eigvals, _eig_input, torch=lambda T, c, a: T.linalg.eigvals(a))
 
 
 def _svd_in(d):
@@ -1248,7 +1248,7 @@ def _t_norm(T, c, x):
                          keepdim=kw.get("keepdims", False))
 
 
-add(np.linalg.norm, _norm, order=1)
+add(np.linalg.norm, _norm)
 
 
 def _vector_norm(d):
@@ -1261,7 +1261,7 @@ def _vector_norm(d):
 
 
 # (torch reads dim=() as every axis, NumPy as none)
-add(np.linalg.vector_norm, _vector_norm, order=1,
+add(np.linalg.vector_norm, _vector_norm,
     torch=lambda T, c, x: None if c.kw["axis"] == () else T.linalg.vector_norm(
         x, ord=c.kw["ord"], dim=c.kw["axis"], keepdim=c.kw.get("keepdims", False)))
 
@@ -1278,7 +1278,7 @@ def _matrix_norm(d):
     return Call([x], kw=kw)
 
 
-add(np.linalg.matrix_norm, _matrix_norm, order=1,
+add(np.linalg.matrix_norm, _matrix_norm,
     torch=lambda T, c, x: T.linalg.matrix_norm(x, ord=c.kw["ord"],
                                                keepdim=c.kw.get("keepdims", False)))
 
@@ -1292,7 +1292,7 @@ def _cond(d):
 
 
 # torch.linalg.cond's backward fails for the other p (an in-place error inside torch)
-add(np.linalg.cond, _cond, order=1, torch=lambda T, c, a: T.linalg.cond(a, p=c.kw.get("p"))
+add(np.linalg.cond, _cond, torch=lambda T, c, a: T.linalg.cond(a, p=c.kw.get("p"))
     if c.kw.get("p") in (None, 2, -2) else None)
 
 
@@ -1980,7 +1980,7 @@ def _sp_norm(d):
     return c
 
 
-add("linalg.norm", _sp_norm, order=1)
+add("linalg.norm", _sp_norm)
 
 
 def _sig(twod=False, fft=False):
