@@ -42,7 +42,7 @@ from .errors import JitError
 from .ops import compare as cmp, elementwise as ew, nn, reduce as red, shape as sh
 from .ops.linalg import matmul
 from .primitive import Primitive
-from .pytree import flatten, unflatten
+from .pytree import flatten, is_leaf, unflatten
 from .state import state
 from .tensor import Tensor
 from .tracing import Transform, identity
@@ -199,7 +199,7 @@ def _fast_path(program, treedef, sigs):
     counter = [0]
 
     def walk(td, expr):
-        if td == "leaf":
+        if is_leaf(td):
             leaves.append(expr)
             return True
         kind, meta, children = td
@@ -242,7 +242,7 @@ def _fast_path(program, treedef, sigs):
     outs = iter(range(10 ** 9))
 
     def build(td):
-        if td == "leaf":
+        if is_leaf(td):
             k = next(outs)
             return f"o{k}" if k in program.copies else f"o[{k}]"
         kind, meta, children = td
