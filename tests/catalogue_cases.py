@@ -2099,3 +2099,80 @@ def _odeint(d):
 
 
 add("integrate.odeint", _odeint, order=1, rtol=1e-4)
+
+# ----- complex variants (where NumPy defines the function on complex input) ----------------------
+
+
+def _absq(v):
+    """|v|^2 entrywise, for chainrule/NumPy values and torch tensors alike (phase-free)."""
+    if type(v).__module__.startswith("torch"):
+        return (v * v.conj()).real
+    return cnp.real(v * cnp.conj(v))
+
+
+def complexify(gen, p=0.3):
+    """gen's call, its float arrays made complex (imaginary part drawn alike) a part of the time."""
+    def g(d):
+        c = gen(d)
+        if d.rng.random() < p:
+            c.arrays = [a + 1j * d.rng.uniform(-1, 1, a.shape) if a.dtype.kind == "f" else a
+                        for a in c.arrays]
+        return c
+    return g
+
+
+for _f in (np.prod, np.cumsum, np.cumprod, np.var, np.std, np.linalg.solve,
+           np.linalg.matrix_power, np.linalg.pinv, np.linalg.svd, np.linalg.qr,
+           np.linalg.slogdet, np.sort_complex, np.trace, np.diagonal, np.tril, np.flip,
+           np.roll, np.take, np.concatenate if np.concatenate in CASES else np.hstack):
+    CASES[_f].gen = complexify(CASES[_f].gen)
+CASES[np.prod].gen = complexify(reduction((0.5, 1.5)), 0.5)
+CASES[np.cumprod].gen = complexify(scan((0.5, 1.5)), 0.5)
+CASES[np.linalg.svd].post = lambda r: (r[1], _absq(r[0]), _absq(r[2]))
+CASES[np.linalg.qr].torch = None  # the phases of a complex QR are LAPACK's choice, torch's too
+
+
+def _herm(kind):
+    def g(d):
+        c = square(kind, cplx=True)(d)
+        if kind == "symmetric" and d.flag("UPLO"):
+            c.kw["UPLO"] = "U"
+        return c
+    return g
+
+
+CASES[np.linalg.cholesky].gen = _herm("spd")
+CASES[np.linalg.eigh].gen = _herm("symmetric")
+CASES[np.linalg.eigvalsh].gen = _herm("symmetric")
+CASES[np.linalg.eigh].post = lambda r: (r[0], _absq(r[1]))
+
+
+def _herm_to_triangle(g, call):
+    """torch's gradient for a Hermitian input -> the triangle NumPy reads (conj(G) conventions:
+    g is already conjugated to ours); off the diagonal the pair (i, j), (j, i) contributes
+    G_ij + conj(G_ji); on it only the real part is read (the derivative is real)."""
+    lower = call.kw.get("UPLO", "L") == "L"
+    tri = np.tril if lower else np.triu
+    gt = np.conj(np.swapaxes(g, -1, -2))
+    eye = np.eye(g.shape[-1])
+    return tri(g + gt) * (1 - eye) + eye * np.real(g)
+
+
+CASES[np.linalg.cholesky].tgrad = lambda g, c: (_herm_to_triangle if np.iscomplexobj(g)
+                                                else sym_to_triangle)(g, c)
+CASES[np.linalg.eigh].tgrad = CASES[np.linalg.cholesky].tgrad
+CASES[np.linalg.eigvalsh].tgrad = CASES[np.linalg.cholesky].tgrad
+
+
+def _empty_square(gen):
+    """Sometimes a (0, 0) matrix (NumPy accepts it: inv, det, solve...)."""
+    def g(d):
+        if d.int(0, 7, "empty matrix?") == 0:
+            return Call([np.zeros((0, 0))])
+        return gen(d)
+    return g
+
+
+for _f in (np.linalg.inv, np.linalg.det, np.linalg.slogdet, np.linalg.cholesky,
+           np.linalg.eigh, np.linalg.eigvalsh, np.linalg.pinv):
+    CASES[_f].gen = _empty_square(CASES[_f].gen)
