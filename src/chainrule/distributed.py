@@ -37,7 +37,7 @@ import traceback
 import numpy as np
 
 from .pytree import flatten, unflatten
-from .tensor import Tensor
+from .tensor import Tensor, value as _value
 
 #: Gradients larger than this many bytes are reduced in several Allreduce calls of at most
 #: this size, so no collective needs a second buffer of the whole model's size at once.
@@ -454,8 +454,6 @@ class DistributedOptimizer:
         return f"DistributedOptimizer({self.opt!r}, ranks={size()})"
 
 
-def _value(x):
-    return x.value if type(x) is Tensor else x
 
 
 # ----- an uncaught exception ends the whole job ----------------------------------------------

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-import chainrule as _cr
+from .. import ops as _ops
 
 
 def log_softmax(l, axis: int = -1):
     """LS(l)_k = l_k - log sum_k' exp(l_k'), along ``axis`` (the notes' q = LS(l))."""
-    return _cr.log_softmax(l, axis=axis)
+    return _ops.log_softmax(l, axis=axis)
 
 
 def nll_loss(q, y, reduction: str = "mean"):
@@ -51,9 +51,9 @@ def nll_loss(q, y, reduction: str = "mean"):
     y_arr = _check_labels(y_arr, shape[1])
     picked = q[np.arange(shape[0]), y_arr]
     if reduction == "mean":
-        return -_cr.mean(picked)
+        return -_ops.mean(picked)
     if reduction == "sum":
-        return -_cr.sum(picked)
+        return -_ops.sum(picked)
     if reduction == "none":
         return -picked
     raise ValueError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -83,15 +83,15 @@ def _check_labels(y: np.ndarray, K: int) -> np.ndarray:
 
 
 def tanh(x):
-    return _cr.tanh(x)
+    return _ops.tanh(x)
 
 
 def relu(x):
-    return _cr.relu(x)
+    return _ops.relu(x)
 
 
 def sigmoid(x):
-    return _cr.sigmoid(x)
+    return _ops.sigmoid(x)
 
 
 ACTIVATIONS = {"tanh": tanh, "relu": relu, "sigmoid": sigmoid}

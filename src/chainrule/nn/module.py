@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import chainrule as _cr
-
-from ..tensor import Tensor
+from ..ops import matmul, transpose
+from ..tensor import Tensor, tensor
 from .functional import ACTIVATIONS, get_activation
 from .init import get_initializer, zeros
 
@@ -61,7 +60,7 @@ class Module:
 
     def add_parameter(self, name: str, value) -> Tensor:
         """Make ``value`` a leaf Tensor with requires_grad, register it as ``name``, return it."""
-        t = value if type(value) is Tensor else _cr.tensor(value, requires_grad=True)
+        t = value if type(value) is Tensor else tensor(value, requires_grad=True)
         t.requires_grad = True
         if t.name is None:
             t.name = name
@@ -132,8 +131,8 @@ class Module:
 def _affine(x, W, b):
     """W x + b for one example x of shape (d,), or X W^T + b for a batch of shape (B, d)."""
     if np.ndim(x) == 1:
-        return _cr.matmul(W, x) + b
-    return _cr.matmul(x, _cr.transpose(W)) + b
+        return matmul(W, x) + b
+    return matmul(x, transpose(W)) + b
 
 
 class Linear(Module):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.preprocess import minibatches
+from ..tensor import value as _value
 from .functional import cross_entropy
 
 
@@ -112,8 +113,6 @@ def _shared_step(model, opt, X, y, idx, rank, size, allreduce_sum, stop_on_nan, 
     return float(loss)
 
 
-def _value(g):
-    return g.value if hasattr(g, "value") else g
 
 
 def predict_scores(model, X) -> np.ndarray:
