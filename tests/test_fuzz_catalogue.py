@@ -405,7 +405,9 @@ FFT = {  # (6,) real -> (6,) real
     "fft": lambda N, S, x, p: N.real(N.fft.ifft(N.fft.fft(x) * N.fft.fftshift(x))),
     "fftn": lambda N, S, x, p: N.imag(N.fft.fftn(x.reshape(2, 3), norm="ortho")).reshape(6),
     "hfft": lambda N, S, x, p: N.fft.hfft(x[:4] + 0.5j * p[0][:4], n=6),
-    "abs": lambda N, S, x, p: N.absolute(N.fft.rfft(x)).sum() + N.angle(N.fft.fft(x)[1]) + x,
+    # (sin of the angle: continuous across its branch cut at -pi/pi)
+    "abs": lambda N, S, x, p: N.absolute(N.fft.rfft(x)).sum() + N.sin(N.angle(N.fft.fft(x)[1]))
+    + x,
 }
 
 FAMILIES = {
