@@ -11,6 +11,7 @@ import importlib
 import inspect
 import os
 import pathlib
+import re
 import traceback
 import weakref
 
@@ -101,3 +102,14 @@ def test_a_module_global_rebound_at_run_time_is_seen_by_compiled_code(monkeypatc
     _, t = cr.jvp(lambda x: cr.sin(x), (np.array([0.0, 1.0]),), (np.ones(2),))
     assert "sin" in seen
     np.testing.assert_allclose(t, np.cos([0.0, 1.0]))
+
+
+def test_the_python_blocks_of_docs_compiled_md_run(capsys):
+    page = pathlib.Path(__file__).resolve().parents[1] / "docs" / "compiled.md"
+    if not page.exists():
+        pytest.skip("docs/compiled.md is not beside the tests")
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, str(page), "exec"), {})
+    assert str(INFO["compiled"]) in capsys.readouterr().out
