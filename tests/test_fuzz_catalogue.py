@@ -465,35 +465,25 @@ def test_program(family, data):
     assert_close(tout, fd, 1e-6, 1e-7, what + ": jvp vs central differences")
 
 
-# ----- bugs this fuzzer found in other files: tracked until fixed ---------------------------------
-# (strict: each starts failing once its bug is fixed; then drop the mark and the generator's
-# detour that avoids the case, named in tests/catalogue_cases.py)
+# ----- bugs this fuzzer found in other files, fixed: regression tests ------------------------------
 
-@pytest.mark.xfail(strict=True, reason="np.imag on a 0-d complex input: its VJP returns a "
-                   "complex scalar, RuleError 'returned complex, expected an array of shape ()'")
 def test_bug_imag_0d_complex():
     g = cr.grad(lambda z: cr.sum(cnp.imag(z) * 0.7))(np.array(1 + 2j))
     np.testing.assert_allclose(g, -0.7j)  # autograd's convention: dF/dx - i dF/dy
 
 
-@pytest.mark.xfail(strict=True, reason="scipy.special.logsumexp of a 0-d input with "
-                   "keepdims=True returns shape (); SciPy returns shape (1,)")
 def test_bug_logsumexp_0d_keepdims():
     x = np.array(0.5)
     got = crs.logsumexp(cr.tensor(x, requires_grad=True), keepdims=True)
     assert np.shape(got) == np.shape(ss.logsumexp(x, keepdims=True))
 
 
-@pytest.mark.xfail(strict=True, reason="np.correlate(a, v, 'same') with len(a) < len(v) "
-                   "returns the wrong window ([5, 13, 7] where NumPy gives [13, 7, 2])")
 def test_bug_correlate_same_short_first():
     a, v = np.array([1.0, 2.0]), np.array([1.0, 3.0, 5.0])
     got = cnp.correlate(cr.tensor(a, requires_grad=True), v, "same")
     np.testing.assert_allclose(np.asarray(got), np.correlate(a, v, "same"))
 
 
-@pytest.mark.xfail(strict=True, reason="np.polyder(p, m) with m >= len(p) returns [0.]; "
-                   "NumPy returns an empty array")
 def test_bug_polyder_past_degree():
     p = np.array([3.0])
     got = cnp.polyder(cr.tensor(p, requires_grad=True), 1)

@@ -148,6 +148,11 @@ def correlate(a, v, mode="valid"):
     from .ufuncs import conj
     a, v = pack(a), pack(v)
     _check_1d("np.correlate", a, v)
+    if mode == "same" and shape_of(a)[0] < shape_of(v)[0]:
+        # NumPy centres 'same' on the longer input: correlate(a, v) is the reversed
+        # conjugate of correlate(v, a)
+        r = S.getitem(correlate(v, a, mode), (slice(None, None, -1),))
+        return conj(r) if np.iscomplexobj(value(r)) else r
     vr = S.getitem(v, (slice(None, None, -1),))
     if np.iscomplexobj(value(vr)):
         vr = conj(vr)
@@ -407,7 +412,7 @@ def polyder(p, m=1):
     for _ in range(m):
         n = shape_of(p)[0] - 1
         if n <= 0:
-            return E.multiply(S.getitem(p, (slice(0, 1),)), 0.0)
+            return S.getitem(p, (slice(0, 0),))  # past the degree: empty, as NumPy 2
         p = S.getitem(p, (slice(0, n),)) * np.arange(n, 0, -1, dtype=float)
     return p
 

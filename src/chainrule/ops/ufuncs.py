@@ -208,7 +208,7 @@ real, conj, absolute = E.real, E.conj, E.abs
 
 imag = Primitive(np.imag, "imag", broadcasts=True)
 # Im z = (z - conj z) / 2i: the VJP of a real output g is -i g; 0 for a real input.
-imag.defvjp(lambda g, ans, x: _match(x, -1j * g) if _complex(x) else g * 0)
+imag.defvjp(lambda g, ans, x: _match(x, E.multiply(g, -1j)) if _complex(x) else g * 0)
 imag.defjvp(lambda t, ans, x: imag(t) if _complex(t) else t * 0)
 
 

@@ -869,6 +869,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     a = pack(a)
     if isinstance(axis, list):
         axis = tuple(axis)
+    if keepdims and np.ndim(value(a)) == 0 and (b is None or np.ndim(value(pack(b))) == 0):
+        # SciPy reads a 0-d input as 1-d: with keepdims the result has shape (1,)
+        from ..ops.shape import reshape
+        a = reshape(a, (1,))
     if b is None:
         out = _cr_logsumexp(a, axis, keepdims=keepdims)
         if not return_sign:
