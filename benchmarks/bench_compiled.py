@@ -59,8 +59,8 @@ def build(name):
         return peers.rosen_chainrule(peers.rosen_x0()), 1
     raise SystemExit("unknown workload " + name)
 if mode == "which":
-    import chainrule.primitive as m
-    print(m.__file__, getattr(cr, "__compiled__", None))
+    from chainrule.build import build_info
+    print(sys.modules["chainrule.primitive"].__file__, build_info()["compiled"])
     raise SystemExit
 if mode == "count":  # argv: workloads (comma-separated), the one to run, calls
     fns = {name: build(name) for name in sys.argv[3].split(",")}
@@ -172,12 +172,11 @@ def main():
     args = ap.parse_args()
     names = args.only.split(",")
     bs = builds(args)
-    print("builds (chainrule.primitive's file, chainrule.__compiled__):")
+    print("builds (chainrule.primitive's file, build_info()['compiled']):")
     for label, (python, extra) in bs.items():
         where = which(python, extra)
         print(f"  {label:8s} {python}  {where}")
-        compiled = where.split()[0].endswith((".so", ".pyd"))
-        if compiled != (label == "compiled"):
+        if where.split()[-1] != str(label == "compiled"):
             raise SystemExit(f"the {label} build is not what it should be ({where}); install "
                              f"the compiled one with pip install . (not -e), the pure one with "
                              f"CHAINRULE_PURE_PYTHON=1")
