@@ -22,6 +22,7 @@ from . import page  # noqa: E402,F401  (adds Graph.to_html and Graph._repr_html_
 from .transforms import (elementwise_grad, grad, hessian, holomorphic_grad, hvp, jacfwd,
                          jacobian, jvp, value_and_grad, vjp)
 from .ravel import ravel_pytree
+from .build import build_info
 
 from . import nn, optim  # noqa: E402  (they use the names above)
 
@@ -29,7 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = list(_ops_all) + [
     "ChainruleError", "GradcheckError", "JitError", "MissingRuleError", "NonScalarError", "jit",
-    "RuleError", "ShapeError", "conj", "real", "elementwise_grad", "holomorphic_grad", "ravel_pytree",
+    "RuleError", "ShapeError", "conj", "real", "elementwise_grad", "holomorphic_grad", "ravel_pytree", "build_info",
     "Primitive", "primitive", "Tensor", "tensor",
     "AnomalyError", "detect_anomaly", "gradcheck", "nn", "optim",
     "Graph", "GraphError", "TooManyPathsError", "Vertex", "trace", "GraphvizNotFound",
