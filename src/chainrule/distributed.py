@@ -401,7 +401,7 @@ class DistributedOptimizer:
         if n == 1:
             return self.opt.step(grads)
         params = self.opt.params
-        mine = self._collect(grads, params)
+        mine = self.opt.checked_gradients(grads)  # the wrapped optimiser's own checks
         present = np.array([g is not None for g in mine.values()], dtype=np.float64)
         zeros = {k: (np.zeros(np.shape(_value(p)), dtype=_value(p).dtype)
                      if mine[k] is None else mine[k]) for k, p in params.items()}
@@ -412,40 +412,6 @@ class DistributedOptimizer:
             raise ValueError("DistributedOptimizer.step(): no parameter has a gradient on any "
                              "rank; call loss.backward() first, or pass gradients from cr.grad")
         self.opt.step(out)
-
-    def _collect(self, grads, params) -> dict:
-        name = type(self.opt).__name__
-        if grads is None:
-            out = {}
-            for k, p in params.items():
-                if type(p) is not Tensor:
-                    raise TypeError(f"{name}.step(): parameter {k!r} is a plain array, which "
-                                    "has no .grad; pass the gradients, e.g. "
-                                    "opt.step(cr.grad(loss)(params))")
-                out[k] = None if p.grad is None else np.asarray(_value(p.grad))
-            return out
-        if isinstance(grads, (list, tuple)):
-            if len(grads) != len(params):
-                raise ValueError(f"{name}.step(): got {len(grads)} gradients for "
-                                 f"{len(params)} parameters")
-            grads = dict(zip(params, grads))
-        if not isinstance(grads, dict):
-            raise TypeError(f"{name}.step(): grads must be a dict keyed like the parameters, "
-                            f"a list, or None; got {type(grads).__name__}")
-        unknown = [k for k in grads if k not in params]
-        if unknown:
-            raise KeyError(f"{name}.step(): gradients for unknown parameters {unknown}; the "
-                           f"parameters are {list(params)}")
-        out = {}
-        for k, p in params.items():
-            g = grads.get(k)
-            if g is not None:
-                g = np.asarray(_value(g))
-                if g.shape != np.shape(_value(p)):
-                    raise ValueError(f"{name}.step(): gradient of {k!r} has shape {g.shape}, "
-                                     f"the parameter has shape {np.shape(_value(p))}")
-            out[k] = g
-        return out
 
     def __getattr__(self, name):
         return getattr(self.opt, name)

@@ -88,43 +88,55 @@ class Optimizer:
             if type(p) is Tensor:
                 p.grad = None
 
-    def _gradients(self, grads):
-        params = self.params
-        out = []
+    def checked_gradients(self, grads=None):
+        """{parameter name: gradient array, or None where it has none}, checked.
+
+        From each Tensor parameter's ``.grad`` when ``grads`` is None, otherwise from
+        a dict keyed like the parameters or a list in their order; a plain-array
+        parameter without given gradients, unknown names, a wrong count or a wrong
+        shape is an error naming the optimiser and the parameter.
+        """
+        params, kind = self.params, type(self).__name__
         if grads is None:
+            out = {}
             for name, p in params.items():
                 if type(p) is not Tensor:
-                    raise TypeError(f"{type(self).__name__}.step(): parameter {name!r} is a "
-                                    "plain array, which has no .grad; pass the gradients, "
-                                    "e.g. opt.step(cr.grad(loss)(params))")
-                if p.grad is not None:
-                    out.append((name, p, _as_array(p.grad)))
-            if not out:
-                raise ValueError(f"{type(self).__name__}.step(): no parameter has a gradient; "
-                                 "call loss.backward() first, or pass gradients from cr.grad")
+                    raise TypeError(f"{kind}.step(): parameter {name!r} is a plain array, "
+                                    "which has no .grad; pass the gradients, e.g. "
+                                    "opt.step(cr.grad(loss)(params))")
+                out[name] = None if p.grad is None else _as_array(p.grad)
             return out
         if isinstance(grads, (list, tuple)):
             if len(grads) != len(params):
-                raise ValueError(f"{type(self).__name__}.step(): got {len(grads)} gradients "
+                raise ValueError(f"{kind}.step(): got {len(grads)} gradients "
                                  f"for {len(params)} parameters")
             grads = dict(zip(params, grads))
         if not isinstance(grads, dict):
-            raise TypeError(f"{type(self).__name__}.step(): grads must be a dict keyed like "
+            raise TypeError(f"{kind}.step(): grads must be a dict keyed like "
                             f"the parameters, a list, or None; got {type(grads).__name__}")
         unknown = [k for k in grads if k not in params]
         if unknown:
-            raise KeyError(f"{type(self).__name__}.step(): gradients for unknown parameters "
+            raise KeyError(f"{kind}.step(): gradients for unknown parameters "
                            f"{unknown}; the parameters are {list(params)}")
+        out = {}
         for name, p in params.items():
             g = grads.get(name)
-            if g is None:
-                continue
-            g = _as_array(g)
-            shape = p.value.shape if type(p) is Tensor else p.shape
-            if g.shape != shape:
-                raise ValueError(f"{type(self).__name__}.step(): gradient of {name!r} has "
-                                 f"shape {g.shape}, the parameter has shape {shape}")
-            out.append((name, p, g))
+            if g is not None:
+                g = _as_array(g)
+                shape = p.value.shape if type(p) is Tensor else p.shape
+                if g.shape != shape:
+                    raise ValueError(f"{kind}.step(): gradient of {name!r} has "
+                                     f"shape {g.shape}, the parameter has shape {shape}")
+            out[name] = g
+        return out
+
+    def _gradients(self, grads):
+        """[(name, parameter, gradient)] of the parameters that have one."""
+        out = [(name, self.params[name], g)
+               for name, g in self.checked_gradients(grads).items() if g is not None]
+        if grads is None and not out:
+            raise ValueError(f"{type(self).__name__}.step(): no parameter has a gradient; "
+                             "call loss.backward() first, or pass gradients from cr.grad")
         return out
 
     def __repr__(self):
