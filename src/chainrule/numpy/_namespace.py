@@ -23,9 +23,9 @@ import functools
 import numpy as _np
 
 from ..ops import catalogue, dispatch
+from ..ops.dispatch import deep_values
 from ..ops._util import pack
 from ..primitive import ConstantPrimitive, Primitive
-from ..state import refuse_value
 from ..tensor import Tensor
 
 # Functions that take a sequence of arrays first: their list is not stacked.
@@ -59,21 +59,6 @@ def _nearest_pointer(path):
     for s in subs:
         mod = getattr(mod, s)
     return advice[0] if implementation(getattr(mod, name)) is not None else None
-
-
-def deep_values(x, what=None):
-    """x with every Tensor replaced by its value (inside lists and tuples too).
-
-    Under cr.jit, reading a traced value is refused (``refuse_value``): the value of
-    the first call would be frozen into the recorded program.
-    """
-    if type(x) is Tensor:
-        if what is not None:
-            refuse_value(x, what)
-        return x.value
-    if isinstance(x, (list, tuple)):
-        return type(x)(deep_values(i, what) for i in x)
-    return x
 
 
 def _differentiated(x):

@@ -118,7 +118,7 @@ _min = _reduction(R.min, "min", False)
 def _where(condition, x=None, y=None):
     """np.where: one argument is np.nonzero (indices, no gradient); three select."""
     if x is None and y is None:
-        return np.nonzero(_values(condition))
+        return np.nonzero(deep_values(condition))
     if x is None or y is None:
         raise ValueError("np.where: give either only the condition (np.nonzero's indices) "
                          "or all three of condition, x and y")
@@ -136,7 +136,7 @@ FUNCTIONS = {
     np.where: _where, np.clip: lambda a, a_min=None, a_max=None, **kw: E.clip(a, a_min, a_max),
     np.dot: L.dot,
     # identity (a vertex of its own); the catalogue's np.copy, when there is one, comes first
-    np.copy: lambda a, order="K", subok=False: S.reshape(a, np.shape(_values(a))),
+    np.copy: lambda a, order="K", subok=False: S.reshape(a, np.shape(deep_values(a))),
 }
 
 # ufunc methods with a chainrule equivalent: (ufunc, method) -> f(array, axis, keepdims)
@@ -148,15 +148,16 @@ _REDUCE_VIA = {(np.multiply, "reduce"): np.prod, (np.add, "accumulate"): np.cums
                (np.multiply, "accumulate"): np.cumprod}
 
 
-def _values(x, what=None):
-    """x with Tensors replaced by their values; reading a value cr.jit is tracing is
-    refused, naming ``what`` (None: only shapes and dtypes are read, which is fine)."""
+def deep_values(x, what=None):
+    """x with Tensors replaced by their values (inside lists and tuples too); reading a
+    value cr.jit is tracing is refused, naming ``what`` (None: only shapes and dtypes are
+    read, which is fine)."""
     if type(x) is Tensor:
         if what is not None:
             refuse_value(x, what)
         return x.value
     if isinstance(x, (list, tuple)):
-        return type(x)(_values(i, what) for i in x)
+        return type(x)(deep_values(i, what) for i in x)
     return x
 
 
@@ -186,7 +187,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
             return op(*inputs)
         if ufunc in CONSTANT_UFUNCS:
             what = f"np.{ufunc.__name__}"
-            return ufunc(*_values(inputs, what), **{k: _values(v, what) for k, v in kwargs.items()})
+            return ufunc(*deep_values(inputs, what), **{k: deep_values(v, what) for k, v in kwargs.items()})
     elif method in ("reduce", "accumulate") and len(inputs) == 1 and not kwargs.get("out"):
         r = _ufunc_method(ufunc, method, inputs[0], kwargs)
         if r is not NotImplemented:
@@ -229,7 +230,7 @@ def array_function(func, args, kwargs):
         return op(*args, **kwargs)
     if func in NO_DERIVATIVE:
         what = None if func in METADATA else _path(func)
-        return func(*_values(args, what), **{k: _values(v, what) for k, v in kwargs.items()})
+        return func(*deep_values(args, what), **{k: deep_values(v, what) for k, v in kwargs.items()})
     raise TypeError(
         f"{_path(func)} has no derivative rule in chainrule, so it cannot be applied to a "
         f"Tensor being differentiated. Use t.detach() to compute on the value without "
