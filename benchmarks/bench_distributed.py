@@ -2,11 +2,13 @@
 
     python benchmarks/bench_distributed.py              # launches mpiexec -n 1 and -n 2
     python benchmarks/bench_distributed.py --steps 40 --repeat 3
+    BENCH_DEFAULT_MALLOC=1 python benchmarks/bench_distributed.py   # glibc untuned (A/B)
 
 The workload: the notes' network 784-256-10 (tanh), a global batch of 256 split across the
 ranks, plain SGD, a fixed number of steps on synthetic MNIST-shaped data, through the same
 data-parallel step as ``mpiexec -n N chainrule train`` (``nn.train_epoch`` with one
-Allreduce per step). Each rank runs one BLAS/OpenMP thread (set below, before NumPy
+Allreduce per step) and with glibc told to keep freed memory, as that command does
+(``chainrule/allocator.py``). Each rank runs one BLAS/OpenMP thread (set below, before NumPy
 loads), so N ranks use N cores. Reported per rank count (median over --repeat runs,
 the runs of 1 and 2 ranks interleaved): examples per second, time per step, the time per
 step spent in the gradient Allreduce (waiting for the slower rank included), and the
@@ -36,7 +38,10 @@ def worker(steps: int) -> None:
     """One rank: warm up, time ``steps`` data-parallel steps, print JSON on rank 0."""
     import chainrule as cr
     from chainrule import distributed as dist
+    from chainrule.allocator import keep_freed_memory
 
+    if not os.environ.get("BENCH_DEFAULT_MALLOC"):  # A/B: glibc as it comes
+        keep_freed_memory()  # as `chainrule train` does
     rank, n = dist.rank(), dist.size()
     rng = np.random.default_rng(0)  # the same data on every rank, as the CLI loads it
     X = rng.normal(size=(GLOBAL_BATCH * steps, SIZES[0]))
@@ -103,7 +108,10 @@ def step_costs(batches=(4, 8, 32, 128, 256), repeat=7, number=10) -> dict:
     Allreduce), the Allreduce itself left out.
     """
     import chainrule as cr
+    from chainrule.allocator import keep_freed_memory
     from chainrule.nn import training
+
+    keep_freed_memory()
 
     rng = np.random.default_rng(0)
     model = cr.nn.MLP(SIZES, activation="tanh", seed=0)

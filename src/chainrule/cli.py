@@ -346,7 +346,9 @@ def cmd_train(args) -> int:
     --stop-on-nan) end them all normally with exit status 2.
     """
     from . import distributed as dist
+    from .allocator import keep_freed_memory
 
+    keep_freed_memory()  # the steps reuse their arrays' memory (chainrule/allocator.py)
     n = dist.size()
     if n == 1:
         run = _prepare(args, n)
