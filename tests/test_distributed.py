@@ -170,6 +170,13 @@ def test_two_ranks_train_the_one_rank_model_and_only_rank_0_writes(tmp_path):
     assert m2["communication"]["gradient_allreduce_calls"] == m2["communication"]["steps"] == 27
     np.testing.assert_allclose(m1["test_loss"], m2["test_loss"], rtol=1e-10)
     assert m1["test_accuracy"] == m2["test_accuracy"]
+    # evaluate is one process's job: under mpiexec rank 0 alone runs it and prints
+    model = str(work / "runs" / runs[0] / "model.npz")
+    ev1 = subprocess.run([sys.executable, "-m", "chainrule.cli", "evaluate", model],
+                         capture_output=True, text=True, env=_env(), timeout=60)
+    ev2 = mpirun(2, ["-m", "chainrule.cli", "evaluate", model])
+    assert ev1.returncode == ev2.returncode == 0, ev2.stderr
+    assert "accuracy" in ev1.stdout and ev2.stdout == ev1.stdout
 
 
 API = r"""

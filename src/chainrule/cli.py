@@ -253,6 +253,8 @@ def main(argv=None) -> int:
         if command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
+        if command != "train" and _rank() != 0:
+            return 0  # evaluate, explain: one process's job; under mpiexec rank 0 does it
         return args.func(args)
     except _ParserExit as e:
         return e.status
