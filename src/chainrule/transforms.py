@@ -25,7 +25,13 @@ from .tensor import Tensor, value as _value
 from .tracing import Transform, differentiable_array, float_dtype, leaf
 
 
+def _name(f):
+    return getattr(f, "__name__", "f")
+
+
 def _argnums(argnums, nargs, name):
+    if type(argnums) is int and 0 <= argnums < nargs:  # the common case, checked quickly
+        return True, (argnums,)
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
     for i in nums:
@@ -131,25 +137,25 @@ def _value_and_grad(f, argnums, args, kwargs, has_aux, holomorphic=False):
     if has_aux:
         out, aux = out
         outs = flatten(out)[0]
-    name = getattr(f, "__name__", "f")
-    if len(outs) != 1 or np.size(_value(outs[0])) != 1:
+    ov = np.asarray(_value(outs[0])) if len(outs) == 1 else None
+    if ov is None or ov.size != 1:
         shapes = [np.shape(_value(o)) for o in outs]
         raise NonScalarError(
-            f"grad needs a scalar-valued function, but {name} "
+            f"grad needs a scalar-valued function, but {_name(f)} "
             f"returned {'shape ' + str(shapes[0]) if len(shapes) == 1 else 'a pytree'}. "
             f"Reduce the output to a scalar (e.g. cr.sum), or use cr.jacobian for the "
             f"derivative of a non-scalar output.")
     o = outs[0]
-    ov = np.asarray(_value(o))
     if ov.dtype.kind == "c" and not holomorphic:
         raise TypeError(
-            f"grad needs a real-valued function, but {name} returned a complex value. "
+            f"grad needs a real-valued function, but {_name(f)} returned a complex value. "
             f"For a holomorphic function use cr.holomorphic_grad; for a complex output "
             f"in general use cr.jacobian (or differentiate its real part, cr.real).")
     if type(o) is not Tensor or not o.requires_grad:
-        warnings.warn(f"grad: the output of {name} does not depend on the differentiated "
+        warnings.warn(f"grad: the output of {_name(f)} does not depend on the differentiated "
                       f"input(s); the gradient is zero.", stacklevel=3)
-    seed = np.ones_like(ov if ov.dtype.kind in "fc" else ov.astype(float))
+    dt = ov.dtype if ov.dtype.kind in "fc" else np.float64
+    seed = np.array(1, dt) if ov.ndim == 0 else np.ones(ov.shape, dt)  # p_n = 1
     grads = pullback([seed])
     value = _export(out)
     if has_aux:

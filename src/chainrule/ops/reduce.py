@@ -15,7 +15,7 @@ from .shape import broadcast_to, reshape
 
 def _keep(g, x, axis, keepdims):
     """g reshaped to the keepdims shape of reducing x over axis."""
-    if keepdims:
+    if keepdims or axis is None:  # all axes: g is a scalar, which broadcasts as it is
         return g
     return reshape(g, kept_shape(np.shape(value(x)), axis))
 

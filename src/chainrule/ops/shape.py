@@ -126,7 +126,7 @@ def _take_fun(x, *arrays, spec):
 
 
 def _index_add_fun(g, *arrays, spec, shape):
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = np.zeros(shape, dtype=g.dtype if type(g) is np.ndarray else np.result_type(g))
     idx = _full_index(spec, arrays)
     if arrays:
         np.add.at(out, idx, g)  # an integer array may repeat an entry: add, not assign
