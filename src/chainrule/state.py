@@ -61,36 +61,32 @@ class hooks:
 
 
 class paused_gc:
-    """Context manager: Python's cyclic garbage collector is off while any holder runs.
+    """Context manager: Python's cyclic garbage collector is off while it runs.
 
     Recording a program allocates two container objects per vertex (the Tensor
     and its inputs' tuple), and the collector, triggered every few hundred
     allocations, then walks the whole growing graph again and again: about a
     tenth of the cost of recording and differentiating a long chain, for
     nothing, since a graph has no reference cycles (they are freed by
-    reference counting). Transforms hold this pause while they run. It is
-    process-wide and counted, so nested and concurrent transforms (threads)
-    turn the collector back on only when the last one finishes, and only if it
-    was on before the first one started.
+    reference counting). Transforms hold this pause while they run.
+
+    The holder that turned the collector off turns it back on; a nested one
+    finds it off and leaves it alone. No lock and no count (they cost 0.6 us
+    per gradient call, a tenth of a tiny one): the collector never changes a
+    result, so with threads the worst case is that it comes back on while
+    another thread still records, which costs that thread speed, never memory
+    or correctness; and it is never left off when it was on.
     """
 
-    _lock = threading.Lock()
-    _holders = 0
-    _was_enabled = False
+    __slots__ = ("was_enabled",)
 
     def __enter__(self):
-        cls = paused_gc
-        with cls._lock:
-            if cls._holders == 0:
-                cls._was_enabled = gc.isenabled()
-                gc.disable()
-            cls._holders += 1
+        self.was_enabled = gc.isenabled()
+        if self.was_enabled:
+            gc.disable()
         return self
 
     def __exit__(self, *exc):
-        cls = paused_gc
-        with cls._lock:
-            cls._holders -= 1
-            if cls._holders == 0 and cls._was_enabled:
-                gc.enable()
+        if self.was_enabled:
+            gc.enable()
         return False

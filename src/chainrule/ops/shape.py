@@ -141,8 +141,15 @@ def _first_only(rule):
 
 
 _take = Primitive(_take_fun, "getitem")
-_take.vjps = _first_only(lambda g, ans, x, *arrays, spec:
-                         _index_add(g, *arrays, spec=spec, shape=shape_of(x)))
+
+
+def _take_vjp(g, ans, x, *arrays, spec):
+    if type(g) is np.ndarray:  # first order: the function itself, skipping the op's call
+        return _index_add_fun(g, *arrays, spec=spec, shape=shape_of(x))
+    return _index_add(g, *arrays, spec=spec, shape=shape_of(x))
+
+
+_take.vjps = _first_only(_take_vjp)
 _take.jvps = _first_only(linear_jvp(_take, 0))
 _index_add = Primitive(_index_add_fun, "index_add")
 _index_add.vjps = _first_only(lambda g, ans, gg, *arrays, spec, shape:
