@@ -8,7 +8,7 @@ d/dx logsumexp(x) = exp(x - ans), which is also stable for large logits.
 import numpy as np
 
 from ..primitive import Primitive
-from ._util import Tensor, kept_shape, linear_jvp, normalize_axis, value
+from ._util import kept_shape, linear_jvp, normalize_axis, value
 from .compare import equal, isnan, logical_or
 from .shape import broadcast_to, reshape
 
@@ -36,8 +36,8 @@ def _mean_fun(x, axis=None, keepdims=False):
 
 def _spread(g, shape):
     """g broadcast to ``shape``: the VJP of a sum."""
-    if type(g) is not Tensor:  # first order: a fresh array is cheaper than broadcast_to
-        g = np.asarray(g)  # (g / n on a 0-d array gives a NumPy scalar)
+    if isinstance(g, (np.ndarray, np.generic)):  # first order (g / n on a 0-d array
+        # gives a NumPy scalar): a fresh array is cheaper than broadcast_to
         out = np.empty(shape, dtype=g.dtype)
         out[...] = g
         return out

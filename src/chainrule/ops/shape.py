@@ -144,7 +144,9 @@ _take = Primitive(_take_fun, "getitem")
 
 
 def _take_vjp(g, ans, x, *arrays, spec):
-    if type(g) is np.ndarray:  # first order: the function itself, skipping the op's call
+    if type(g) is np.ndarray and all(type(a) is np.ndarray for a in arrays):
+        # first order (cr.jit traces index arrays: those go through the op): the
+        # function itself, skipping the op's call
         return _index_add_fun(g, *arrays, spec=spec, shape=shape_of(x))
     return _index_add(g, *arrays, spec=spec, shape=shape_of(x))
 
