@@ -34,8 +34,13 @@ SIZES = [784, 256, 10]
 GLOBAL_BATCH = 256
 
 
-def worker(steps: int) -> None:
-    """One rank: warm up, time ``steps`` data-parallel steps, print JSON on rank 0."""
+def worker(steps: int, compute_only: bool = False) -> None:
+    """One rank: warm up, time ``steps`` data-parallel steps, print JSON on rank 0.
+
+    ``compute_only``: every process takes half of each batch (as one of 2 ranks) and
+    skips the Allreduce, so that 1 process measures a rank's share of the work alone
+    and 2 processes measure it while the other core does the same.
+    """
     import chainrule as cr
     from chainrule import distributed as dist
     from chainrule.allocator import keep_freed_memory
@@ -52,6 +57,8 @@ def worker(steps: int) -> None:
     comm_cpu = [0.0]
 
     def allreduce_sum(tree):  # CPU time inside the Allreduce (MPICH polls: it burns CPU)
+        if compute_only:
+            return tree
         t = time.process_time()
         out = dist.allreduce_sum(tree)
         comm_cpu[0] += time.process_time() - t
@@ -59,7 +66,8 @@ def worker(steps: int) -> None:
 
     def epoch(rows):
         cr.nn.train_epoch(model, opt, X[:rows], y[:rows], GLOBAL_BATCH,
-                          np.random.default_rng(1), replace=False, shard=(rank, n),
+                          np.random.default_rng(1), replace=False,
+                          shard=(rank % 2, 2) if compute_only else (rank, n),
                           allreduce_sum=allreduce_sum)
 
     epoch(GLOBAL_BATCH * 3)  # warm up: allocations, BLAS, MPI connections
@@ -71,6 +79,10 @@ def worker(steps: int) -> None:
     cpu = time.process_time() - cpu - comm_cpu[0]
     dist.barrier()
     seconds = time.perf_counter() - start
+    if compute_only:
+        if dist.is_main():
+            print(json.dumps({"ms_per_step": 1e3 * seconds / steps}))
+        return
     comm = dist.stats["allreduce_seconds"] / steps
     # Each rank's CPU time outside the Allreduce: its compute, what a step costs it on a
     # core of its own whatever else the machine runs. The slowest rank sets the pace.
@@ -176,14 +188,14 @@ def cost_model(costs: dict, gradient_bytes: int) -> None:
             print(f"{name}, {kind}: " + "; ".join(cells))
 
 
-def launch(n: int, steps: int) -> dict:
+def launch(n: int, steps: int, *more: str) -> dict:
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     if not os.access(mpiexec, os.X_OK):
         mpiexec = shutil.which("mpiexec")
     if mpiexec is None:
         sys.exit('mpiexec not found: pip install "chainrule[mpi]"')
     out = subprocess.run([mpiexec, "-n", str(n), sys.executable, os.path.abspath(__file__),
-                          "--worker", "--steps", str(steps)],
+                          "--worker", "--steps", str(steps), *more],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -193,9 +205,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--compute-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        return worker(args.steps)
+        return worker(args.steps, args.compute_only)
     runs = {1: [], 2: []}
     for _ in range(args.repeat):  # interleaved: a slow spell of the machine hits both
         for n in runs:
@@ -222,6 +235,17 @@ def main() -> None:
           f"{med[2]['compute_cpu_ms_per_step']:.2f} ms; with the best Allreduce "
           f"({med[2]['allreduce_alone_best_ms']:.2f} ms) on cores of their own: "
           f"{own[1] / own[2]:.2f}x")
+    shares = {1: [], 2: []}
+    for _ in range(args.repeat):
+        for n in shares:
+            shares[n].append(launch(n, args.steps, "--compute-only")["ms_per_step"])
+    alone, both = (float(np.median(shares[n])) for n in (1, 2))
+    wire = med[2]["allreduce_alone_best_ms"]
+    print(f"one rank's share (128 rows), no Allreduce: {alone:.2f} ms/step alone, "
+          f"{both:.2f} ms/step while the other core runs the same ({both / alone - 1:+.0%}: "
+          f"shared cache, memory, clock); ceiling with the best Allreduce, no waiting: "
+          f"{med[1]['ms_per_step']:.2f} / ({both:.2f} + {wire:.2f}) = "
+          f"{med[1]['ms_per_step'] / (both + wire):.2f}x")
     print("\nthe ring-allreduce model (docs/distributed.md): speed-up over 1 process "
           "(Allreduce time)")
     cost_model(step_costs(), runs[1][0]["gradient_bytes"])
