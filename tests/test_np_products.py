@@ -227,7 +227,8 @@ def test_dot_errors_and_complex():
 
 
 @pytest.mark.parametrize("sa,sb", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)),
-                                   ((2, 1, 2, 3), (4, 3, 2)), ((2, 3), (3, 2))])
+                                   ((2, 1, 2, 3), (4, 3, 2)), ((2, 3), (3, 2)),
+                                   ((4, 1), (1, 3)), ((1, 4), (4, 1))])
 def test_matmul(sa, sb):
     torch = pytest.importorskip("torch")
     a, b = rand(*sa), rand(*sb)
@@ -238,6 +239,19 @@ def test_matmul(sa, sb):
     ga, gb = cr.grad(lambda x, y: cr.sum(P.np_matmul(x, y)), argnums=(0, 1))(a, b)
     np.testing.assert_allclose(ga, ta.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-12)
+
+
+def test_outer_product_matmul_is_numpys_bits():
+    # an inner dimension of 1 runs as a broadcast product (the batch-1 dW): same bits,
+    # same dtype, as np.matmul; transposed (F-ordered) operands too
+    from chainrule.ops.linalg import matmul
+    for a, b in [(rand(5, 1), rand(1, 3)), (rand(1, 5).T, rand(3, 1).T),
+                 (rand(2, 1, complex=True), rand(1, 2)),
+                 (np.arange(3).reshape(3, 1), np.arange(2).reshape(1, 2))]:
+        r, e = np.asarray(matmul(a, b)), np.matmul(a, b)
+        assert r.dtype == e.dtype and np.array_equal(r, e)
+    with pytest.raises(ValueError, match="matmul"):
+        matmul(cr.tensor(rand(3, 1)), rand(2, 2))  # a mismatch still fails as matmul
 
 
 def test_registered():

@@ -44,7 +44,20 @@ def _is_transposed(b):
     return f.f_contiguous and not f.c_contiguous
 
 
-matmul = Primitive(np.matmul, "matmul", broadcasts=True)
+def _matmul_fun(a, b, out=None):
+    """np.matmul; an outer product (inner dimension 1) as a broadcast product instead.
+
+    Why: the notes' batch-1 step has two, dW = p_z^T x and dV = p_l^T h, and NumPy's
+    matmul takes 1.7x as long as the product for them (3.4 against 2.0 us at 32x1 @ 1x64).
+    Each entry is one product either way, so the results are the same bits.
+    """
+    if (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2
+            and a.shape[1] == 1 and b.shape[0] == 1):
+        return np.multiply(a, b, out=out)
+    return np.matmul(a, b, out=out)
+
+
+matmul = Primitive(_matmul_fun, "matmul", broadcasts=True)
 matmul.defvjp(_vjp_a, _vjp_b)
 matmul.defjvp(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
 
