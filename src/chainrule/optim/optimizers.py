@@ -237,9 +237,10 @@ class Adam(Optimizer):
 def descend(value, lr, d):
     """value - lr * d as a new array, allocating one array instead of two.
 
-    Why: two model-sized temporaries alive at once, then both freed, make glibc hand the
-    memory back and fault it in again on the next step; at 784x256 that cost 1.3 ms a step
-    against 0.07 ms for this form (same bits: value + (-(lr d)) is value - lr d in IEEE).
+    Why: two model-sized temporaries alive at once, then both freed, can make glibc hand
+    the memory back and fault it in again on the next step: a loop of ``v - 0.01 * g`` at
+    256x784 took 1.3 ms per update against 0.07 ms for this form (same bits:
+    value + (-(lr d)) is value - lr d in IEEE arithmetic).
     """
     if d.dtype != value.dtype or d.shape != value.shape:
         return value - lr * d
